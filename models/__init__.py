@@ -1,0 +1,1 @@
+"""Models written once against step (being written)."""

@@ -1,0 +1,1 @@
+"""Adapter for braincog (being written)."""

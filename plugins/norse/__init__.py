@@ -1,0 +1,1 @@
+"""Adapter for norse (being written)."""

@@ -1,0 +1,1 @@
+"""Adapter for snntorch (being written)."""

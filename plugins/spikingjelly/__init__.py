@@ -1,0 +1,1 @@
+"""Adapter for spikingjelly (being written)."""

@@ -1,0 +1,5 @@
+"""``python -m step`` is the ``step`` command."""
+
+from step.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""The interface every backend implements (the reference backend and each library adapter).
+
+A backend is cheap to construct and never imports its library until a neuron is built, so that
+``step backends`` stays fast. It answers, for each spec, how it computes it
+(:class:`step.support.Support`), and builds multi-step neuron modules
+(:class:`step.nn.base.NeuronModule`) that follow the reset contract: every call starts from rest
+unless a state is passed explicitly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import itertools
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from step.errors import BackendUnavailableError, UnsupportedSpecError
+from step.specs import EncoderSpec, NeuronSpec, SurrogateSpec, parse_neuron
+from step.specs.surrogate import DEFAULT_ALPHA
+from step.support import Level, Support
+
+if TYPE_CHECKING:
+    from step.nn.base import NeuronModule
+
+
+class Backend(ABC):
+    """A way of computing STEP's neutral specs. Subclass it in a plugin."""
+
+    #: Name used on the command line and in configs (``--backend NAME``).
+    name: ClassVar[str]
+    #: Import name of the library (None for a backend that needs none).
+    library: ClassVar[str | None] = None
+    #: Distribution name for the version (defaults to ``library``).
+    distribution: ClassVar[str | None] = None
+    #: What a user runs to make the backend available.
+    install_hint: ClassVar[str] = ""
+    #: One line for ``step backends``.
+    description: ClassVar[str] = ""
+
+    # -- availability ------------------------------------------------------------------------
+    def version(self) -> str | None:
+        """The installed library's version, read from package metadata (no import)."""
+        dist = self.distribution or self.library
+        if dist is None:
+            from step import __version__
+
+            return __version__
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def availability(self) -> tuple[bool, str]:
+        """(available, reason): whether the library can be found, without importing it."""
+        if self.library is None:
+            return True, ""
+        if importlib.util.find_spec(self.library) is None:
+            return False, f"library {self.library!r} is not installed"
+        return True, ""
+
+    def import_library(self, module: str | None = None) -> ModuleType:
+        """Import the library (or one of its modules) on first use; one clear error if broken."""
+        target = module or self.library
+        assert target is not None, "import_library needs a library"
+        try:
+            return importlib.import_module(target)
+        except Exception as err:  # an ImportError, or a library that breaks while importing
+            hint = f" ({self.install_hint})" if self.install_hint else ""
+            raise BackendUnavailableError(
+                f"backend {self.name!r} cannot import {target}: {type(err).__name__}: {err}{hint}"
+            ) from None
+
+    # -- support -----------------------------------------------------------------------------
+    @abstractmethod
+    def neuron_support(self, spec: NeuronSpec) -> Support:
+        """How this backend computes ``spec``: forward and gradient, with the reason."""
+
+    def encoder_support(self, spec: EncoderSpec) -> Support:
+        """Encoders are drawn in step's neutral layer for every backend (identical spikes)."""
+        return Support(
+            Level.EMULATED,
+            Level.EMULATED,
+            "drawn in step's neutral layer so that every backend sees identical spikes",
+            "drawn in step's neutral layer",
+        )
+
+    # -- building ----------------------------------------------------------------------------
+    @abstractmethod
+    def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+        """Build the module for a spec whose forward is supported (called by build_neuron)."""
+
+    def build_neuron(self, spec: NeuronSpec | dict[str, Any] | str) -> NeuronModule:
+        """Build a multi-step neuron module, refusing specs this backend cannot run."""
+        spec = parse_neuron(spec)
+        ok, reason = self.availability()
+        if not ok:
+            hint = f": {self.install_hint}" if self.install_hint else ""
+            raise BackendUnavailableError(f"backend {self.name!r} is unavailable ({reason}){hint}")
+        support = self.neuron_support(spec)
+        if support.forward is Level.UNSUPPORTED:
+            raise UnsupportedSpecError(
+                f"backend {self.name!r} cannot run this {spec.kind} neuron: {support.forward_how}"
+            )
+        module = self._build_neuron(spec, support)
+        module.support = support
+        return module
+
+    # -- summary -----------------------------------------------------------------------------
+    def support_summary(self) -> dict[str, int]:
+        """Counts of native / emulated / unsupported over :func:`representative_specs`."""
+        counts: Counter[str] = Counter({lv.value: 0 for lv in Level})
+        for spec in representative_specs():
+            counts[self.neuron_support(spec).overall.value] += 1
+        return dict(counts)
+
+
+def representative_specs() -> Iterator[NeuronSpec]:
+    """A grid over neuron kinds, reset modes, detach, decay_input and surrogate families."""
+    from step.specs import NEURON_KINDS
+
+    surrogates = [SurrogateSpec(kind=k) for k in DEFAULT_ALPHA]
+    for kind, cls in sorted(NEURON_KINDS.items()):
+        fields = cls.model_fields
+        resets = ["hard", "soft", "none"] if "reset" in fields else [None]
+        decays = [True, False] if "decay_input" in fields else [None]
+        for reset, detach, decay, sg in itertools.product(resets, [False, True], decays, surrogates):
+            data: dict[str, Any] = {"kind": kind, "detach_reset": detach, "surrogate": sg}
+            if reset is not None:
+                data["reset"] = reset
+            if decay is not None:
+                data["decay_input"] = decay
+            yield cls.parse(data)
+
+
+def check_supported_gradient(backend: str, support: Support) -> None:
+    """Raise when a gradient is asked of a spec whose gradient this backend cannot compute."""
+    if support.gradient is Level.UNSUPPORTED:
+        raise UnsupportedSpecError(
+            f"backend {backend!r} cannot compute the gradient of this neuron: "
+            f"{support.gradient_how} (run it under torch.no_grad(), or change the spec)"
+        )

@@ -1,0 +1,56 @@
+"""The ``step`` command: a short root that wires one module per command group.
+
+Each command module has ``register(subparsers)`` and a ``run(args) -> int``; commands parse,
+call a library function, and render (rich for people, ``--json`` for machines). Errors that a
+person can fix are printed as one line and exit with code 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from step import __version__
+from step.cli import backends, trace
+from step.cli.exit_codes import ExitCode
+from step.errors import StepError
+
+COMMANDS = [backends, trace]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(ExitCode.USAGE_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="step",
+        description="STEP: fair, reproducible evaluation of spiking neural networks "
+        "across SpikingJelly, BrainCog, snnTorch, Norse and a pure-PyTorch reference.",
+    )
+    parser.add_argument("--version", action="version", version=f"step {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.USAGE_ERROR
+    try:
+        return int(args.run(args))
+    except StepError as err:
+        sys.stderr.write(f"step {args.command}: error: {err}\n")
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return ExitCode.INTERRUPTED

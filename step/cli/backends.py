@@ -1,0 +1,53 @@
+"""``step backends``: every discovered backend, its library version and what it supports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from step.cli.exit_codes import ExitCode
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "backends",
+        help="list the discovered backends, their versions and support",
+        description="List every backend found through the step.backends entry points, with "
+        "library version, availability (reason and install hint when unavailable) and how "
+        "many representative neuron specs each computes natively, emulated or not at all.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(run=run)
+
+
+def collect() -> list[dict]:
+    from step.registry import backend_statuses
+
+    rows = []
+    for status in backend_statuses().values():
+        row = status.to_dict()
+        row["support"] = status.backend.support_summary() if status.backend else None
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["name"] != "reference", r["name"]))
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = collect()
+    if args.json:
+        print(json.dumps({"backends": rows}, indent=2))
+        return ExitCode.OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="STEP backends")
+    for col in ("backend", "library", "version", "status", "native/emulated/unsupported"):
+        table.add_column(col)
+    for r in rows:
+        status = "[green]available[/]" if r["available"] else f"[red]unavailable[/]: {r['reason']}"
+        if r["install_hint"]:
+            status += f" ({r['install_hint']})"
+        sup = r["support"]
+        counts = f"{sup['native']}/{sup['emulated']}/{sup['unsupported']}" if sup else "-"
+        table.add_row(r["name"], r["library"] or "-", r["version"] or "-", status, counts)
+    Console().print(table)
+    return ExitCode.OK

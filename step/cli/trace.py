@@ -1,0 +1,132 @@
+"""``step trace``: one neuron's response to an input sequence, on one backend or all of them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from step.cli.exit_codes import ExitCode
+from step.errors import InputError, StepError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="show one neuron's spikes and membrane for an input sequence",
+        description="Run one neuron (batch 1) over an input sequence and print, per time "
+        "step, the input, the membrane after reset and the spike. Example: step trace "
+        "--neuron lif --set tau=2 --set v_threshold=1 --set v_reset=0 --input 2,2,2",
+    )
+    p.add_argument("--neuron", default="lif", help="neuron kind (if, lif, plif, ...)")
+    p.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="set a field of the neuron spec (repeatable): tau=2, reset=soft, "
+        "decay_input=false, surrogate=atan, surrogate.alpha=3",
+    )
+    p.add_argument("--input", required=True, help="comma-separated input values, one per step")
+    p.add_argument("--backend", default="reference", help="backend name, or 'all'")
+    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    p.add_argument("--json", action="store_true", help="print JSON keyed by backend")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw membrane and spikes to FILE")
+    p.set_defaults(run=run)
+
+
+def parse_inputs(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--input must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise InputError("--input needs at least one value, e.g. --input 2,2,2")
+    return values
+
+
+def collect(spec: Any, inputs: list[float], backend: str, dtype: str) -> dict[str, dict]:
+    """{backend: {"spikes", "v", "support", ...}}; with 'all', failures become entries."""
+    from step.registry import backend_statuses, get_backend
+    from step.trace import trace
+
+    if backend != "all":
+        b = get_backend(backend)
+        t = trace(spec, inputs, backend, dtype)
+        return {backend: _entry(t, b.neuron_support(spec))}
+    out: dict[str, dict] = {}
+    for name, status in sorted(backend_statuses().items(), key=lambda kv: kv[0] != "reference"):
+        if not status.available or status.backend is None:
+            out[name] = {"spikes": None, "v": None, "support": "unavailable",
+                         "reason": status.reason}
+            continue
+        support = status.backend.neuron_support(spec)
+        try:
+            out[name] = _entry(trace(spec, inputs, name, dtype), support)
+        except StepError as err:
+            out[name] = {"spikes": None, "v": None, "support": support.forward.value,
+                         "reason": str(err)}
+    return out
+
+
+def _entry(t: Any, support: Any) -> dict:
+    return {"spikes": t.spikes, "v": t.v, "support": support.forward.value,
+            "gradient_support": support.gradient.value, "reason": support.reason}
+
+
+def run(args: argparse.Namespace) -> int:
+    from step.specs import apply_assignments, parse_neuron
+
+    inputs = parse_inputs(args.input)
+    spec = parse_neuron(apply_assignments({"kind": args.neuron}, args.sets))
+    results = collect(spec, inputs, args.backend, args.dtype)
+    if args.plot:
+        plot(args.plot, spec, inputs, results)
+    if args.json:
+        print(json.dumps(results))
+        return ExitCode.OK
+    render(spec, inputs, results)
+    return ExitCode.OK
+
+
+def render(spec: Any, inputs: list[float], results: dict[str, dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{spec.kind}[/] {spec.model_dump(exclude={'kind'})}")
+    table = Table()
+    table.add_column("t", justify="right")
+    table.add_column("input", justify="right")
+    ran = {k: r for k, r in results.items() if r["spikes"] is not None}
+    for name in ran:
+        table.add_column(f"{name} v", justify="right")
+        table.add_column("s", justify="center")
+    for t, x in enumerate(inputs):
+        row = [str(t), f"{x:g}"]
+        for r in ran.values():
+            row += [f"{r['v'][t]:.6g}", "|" if r["spikes"][t] else "."]
+        table.add_row(*row)
+    console.print(table)
+    for name, r in results.items():
+        if r["support"] != "native" or r["spikes"] is None:
+            console.print(f"{name}: [yellow]{r['support']}[/] {r.get('reason', '')}")
+
+
+def plot(path: str, spec: Any, inputs: list[float], results: dict[str, dict]) -> None:
+    from step._io import save_figure
+
+    ran = {k: r for k, r in results.items() if r["spikes"] is not None}
+    steps = list(range(len(inputs)))
+
+    def draw(fig: Any) -> None:
+        ax_v, ax_s = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        for i, (name, r) in enumerate(ran.items()):
+            ax_v.step(steps, r["v"], where="post", label=name, linestyle=["-", "--", ":", "-."][i % 4])
+            ts = [t for t, s in zip(steps, r["spikes"], strict=True) if s]
+            ax_s.scatter(ts, [i] * len(ts), marker="|", s=200)
+        ax_v.axhline(spec.v_threshold, color="grey", linewidth=0.8, label="v_threshold")
+        ax_v.set_ylabel("membrane after reset")
+        ax_v.legend(fontsize="small")
+        ax_s.set_yticks(range(len(ran)), list(ran))
+        ax_s.set_xlabel("time step")
+        ax_v.set_title(f"{spec.kind} trace")
+
+    save_figure(path, draw, figsize=(7, 4.5))

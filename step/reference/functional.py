@@ -1,0 +1,77 @@
+"""The canonical neuron equations, once, as pure functions (see :mod:`step.specs.neuron`).
+
+Each ``*_step(x, v, ...) -> (s, v_next)`` advances one time step; :func:`run_sequence` loops
+over the leading time axis. Nothing here keeps state: the modules in
+:mod:`step.reference.neurons` are thin shells around these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from step.reference.surrogates import spike
+from step.specs import NeuronSpec, SurrogateSpec
+
+Scalar = float | Tensor
+
+
+def fire(h: Tensor, v_threshold: Scalar, surrogate: SurrogateSpec) -> Tensor:
+    """s = H(h - v_threshold), strict ``>``, surrogate backward."""
+    return spike(h - v_threshold, surrogate)
+
+
+def reset(
+    h: Tensor, s: Tensor, v_threshold: Scalar, v_reset: float, mode: str, detach: bool
+) -> Tensor:
+    """The membrane after the spike: hard, soft or no reset."""
+    if mode == "none":
+        return h
+    sr = s.detach() if detach else s
+    if mode == "hard":
+        return sr * v_reset + (1 - sr) * h
+    if mode == "soft":
+        return h - sr * v_threshold
+    raise ValueError(f"unknown reset mode {mode!r}")
+
+
+def charge_if(x: Tensor, v: Tensor) -> Tensor:
+    """IF charge: h = v + x."""
+    return v + x
+
+
+def charge_lif(x: Tensor, v: Tensor, inv_tau: Scalar, v_reset: float, decay_input: bool) -> Tensor:
+    """LIF charge with 1/tau given (a float, or a tensor for PLIF)."""
+    if decay_input:
+        return v + (x - (v - v_reset)) * inv_tau
+    return v - (v - v_reset) * inv_tau + x
+
+
+def neuron_step(
+    spec: NeuronSpec, x: Tensor, v: Tensor, v_threshold: Scalar, inv_tau: Scalar | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One step of an IF / LIF / PLIF neuron: returns (spike, membrane after reset, h)."""
+    if spec.kind == "if":
+        h = charge_if(x, v)
+    else:
+        assert inv_tau is not None, "LIF and PLIF need 1/tau"
+        h = charge_lif(x, v, inv_tau, spec.v_reset, spec.decay_input)
+    s = fire(h, v_threshold, spec.surrogate)
+    return s, reset(h, s, v_threshold, spec.v_reset, spec.reset, spec.detach_reset), h
+
+
+def run_sequence(
+    step: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]], x: Tensor, v0: Tensor,
+    record_v: bool = False,
+) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Loop ``step(x[t], v) -> (s, v)`` over time: (spikes [T,...], v_seq or None, v_last)."""
+    spikes, vs = [], []
+    v = v0
+    for t in range(x.shape[0]):
+        s, v = step(x[t], v)
+        spikes.append(s)
+        if record_v:
+            vs.append(v)
+    return torch.stack(spikes), (torch.stack(vs) if record_v else None), v

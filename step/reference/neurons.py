@@ -1,0 +1,45 @@
+"""The reference backend's neuron module: a thin shell over :mod:`step.reference.functional`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from step.nn.base import NeuronModule, State
+from step.reference.functional import neuron_step, run_sequence
+from step.specs import NeuronSpec
+
+
+class ReferenceNeuron(NeuronModule):
+    """IF, LIF and PLIF computed by the canonical equations."""
+
+    def __init__(self, spec: NeuronSpec) -> None:
+        super().__init__(spec, "reference")
+        if spec.learn_threshold:
+            self.v_threshold = nn.Parameter(torch.tensor(spec.v_threshold))
+        else:
+            self.v_threshold = spec.v_threshold
+        if spec.kind == "plif":
+            # 1/tau = sigmoid(w), w0 = -ln(tau - 1)
+            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+
+    def inv_tau(self) -> float | Tensor | None:
+        if self.spec.kind == "plif":
+            return torch.sigmoid(self.w)
+        if self.spec.kind == "lif":
+            return 1.0 / self.spec.tau
+        return None
+
+    def run(self, x: Tensor, state: State | None, record_v: bool):
+        v0 = state["v"] if state is not None else torch.full_like(x[0], self.spec.v_reset)
+        inv_tau = self.inv_tau()
+        v_th = self.v_threshold
+
+        def step(xt: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+            s, v_next, _ = neuron_step(self.spec, xt, v, v_th, inv_tau)
+            return s, v_next
+
+        spikes, v_seq, v_last = run_sequence(step, x, v0, record_v)
+        return spikes, v_seq, {"v": v_last}

@@ -1,0 +1,56 @@
+"""The surrogate-gradient formulas of :mod:`step.specs.surrogate`, and the spike function.
+
+``surrogate_grad`` is the one implementation of each formula: the reference backend uses it, and
+adapters plug it into a library's extension point when the library has no equivalent (which
+they then report as ``emulated``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from step.specs import SurrogateSpec
+
+
+def surrogate_grad(kind: str, x: Tensor, alpha: float | Tensor) -> Tensor:
+    """g(x) for the family ``kind`` with sharpness ``alpha`` (x = h - v_threshold)."""
+    if kind == "atan":
+        return (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
+    if kind == "sigmoid":
+        sg = torch.sigmoid(alpha * x)
+        return alpha * sg * (1 - sg)
+    if kind == "fast_sigmoid":
+        return 1 / (1 + alpha * x.abs()) ** 2
+    if kind == "triangle":
+        return alpha * torch.relu(1 - alpha * x.abs())
+    if kind == "rectangle":
+        return alpha * (x.abs() < 0.5 / alpha).to(x.dtype)
+    if kind == "gaussian":
+        return alpha / math.sqrt(math.pi) * torch.exp(-((alpha * x) ** 2))
+    if kind == "straight_through":
+        return torch.ones_like(x)
+    raise ValueError(f"unknown surrogate kind {kind!r}")
+
+
+class SpikeFunction(torch.autograd.Function):
+    """Heaviside forward (strict ``x > 0``), surrogate backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, kind: str, alpha: float) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.kind = kind
+        ctx.alpha = alpha
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None
+
+
+def spike(x: Tensor, surrogate: SurrogateSpec) -> Tensor:
+    """s = H(x) with the surrogate's backward; x is the distance above threshold."""
+    return SpikeFunction.apply(x, surrogate.kind, surrogate.alpha)
