@@ -1,1 +1,16 @@
-"""Datasets (being written)."""
+"""Datasets, all time-first after encoding: ``load_dataset(name, root=None, **options)``.
+
+Embedded (no download): ``digits`` (static), ``digits_events`` (saccade ON/OFF frames),
+``digits_seq`` and ``digits_pseq`` (pixel sequences). From a local folder: ``cifar10``,
+``cifar100`` (python pickle batches), ``mnist_seq``, ``mnist_pseq`` (IDX files), ``nmnist``,
+``cifar10dvs``, ``dvsgesture`` (through tonic, optional). A missing folder is one line saying
+what to download and where to put it.
+"""
+
+from step.data._base import ArraySet, DataSplits, FileSet, batches, epoch_order, stratified_split
+from step.data.registry import DATASETS, dataset_entry, list_datasets, load_dataset
+
+__all__ = [
+    "DATASETS", "ArraySet", "DataSplits", "FileSet", "batches", "dataset_entry", "epoch_order",
+    "list_datasets", "load_dataset", "stratified_split",
+]

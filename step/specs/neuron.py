@@ -74,13 +74,14 @@ class IFSpec(NeuronSpec):
     r"""Integrate-and-fire: :math:`h[t] = v[t-1] + x[t]`.
 
     Hand trace (threshold 1, hard reset to 0, input 0.75 three times):
-    h = 0.75 (no spike), h = 1.5 (spike, reset to 0), h = 0.75.
+    h = 0.75 (no spike), h = 1.5 (spike, reset to 0), h = 0.75. With a soft reset the spike
+    subtracts the threshold: v = 0.5 after step 2, then h = 1.25 fires again, v = 0.25.
 
     >>> from step.trace import trace
     >>> trace(IFSpec(), [0.75, 0.75, 0.75])
     Trace(spikes=[0, 1, 0], v=[0.75, 0.0, 0.75])
     >>> trace(IFSpec(reset="soft"), [0.75, 0.75, 0.75])
-    Trace(spikes=[0, 1, 0], v=[0.75, 0.5, 1.25])
+    Trace(spikes=[0, 1, 1], v=[0.75, 0.5, 0.25])
     """
 
     kind: Literal["if"] = "if"
@@ -110,7 +111,8 @@ class LIFSpec(_LeakySpec):
 
     Hand trace (tau 2, threshold 1, hard reset to 0, input 2 three times):
     h = 0 + (2 - 0)/2 = 1 (not above 1: no spike), h = 1 + (2 - 1)/2 = 1.5 (spike, v = 0),
-    h = 1 again.
+    h = 1 again. Soft reset: v = 1.5 - 1 = 0.5 after step 2, then h = 0.5 + (2 - 0.5)/2 = 1.25
+    fires again and leaves v = 0.25.
 
     >>> from step.trace import trace
     >>> trace(LIFSpec(tau=2.0), [2.0, 2.0, 2.0])
@@ -118,7 +120,7 @@ class LIFSpec(_LeakySpec):
     >>> trace(LIFSpec(tau=2.0, decay_input=False), [0.5, 0.5, 0.5])
     Trace(spikes=[0, 0, 0], v=[0.5, 0.75, 0.875])
     >>> trace(LIFSpec(tau=2.0, reset="soft"), [2.0, 2.0, 2.0])
-    Trace(spikes=[0, 1, 0], v=[1.0, 0.5, 1.25])
+    Trace(spikes=[0, 1, 1], v=[1.0, 0.5, 0.25])
     """
 
     kind: Literal["lif"] = "lif"

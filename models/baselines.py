@@ -1,0 +1,150 @@
+"""Two small baselines: a spiking MLP and a spiking CNN (no paper; the yardsticks of the suite).
+
+Both are the textbook direct-training recipe (Wu et al. 2019, STBP; Fang et al. 2021): a weight
+layer, BatchNorm over channels (statistics over time and batch) and a LIF neuron per layer,
+logits = mean over time of a linear readout. Their ``tiny`` presets run on scikit-learn's 8x8
+one-channel digits (T=4) and train on one CPU core in seconds per epoch.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+import step.nn as snn
+from step.errors import InputError, SpecError
+from step.models._registry import register_model
+from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
+from step.models.config import ModelConfig, lif
+from torch import Tensor, nn
+
+#: Baselines have no original code; they use the same LIF as the transformers, with the
+#: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples).
+_BASE_NEURON = lif(surrogate={"kind": "atan", "alpha": 2.0})
+_DIGITS = {"img_size": 8, "in_channels": 1, "num_classes": 10, "T": 4, "neuron": _BASE_NEURON}
+
+
+class SpikingMLPConfig(ModelConfig):
+    """Fully connected layers ``in -> hidden[0] -> ... -> num_classes``."""
+
+    in_features: int | None = Field(
+        None, ge=1, description="input features; None: in_channels * img_size**2 (flattened)"
+    )
+    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden widths")
+    batch_norm: bool = Field(True, description="BatchNorm1d after every hidden Linear")
+
+    @property
+    def features_in(self) -> int:
+        return self.in_features or self.in_channels * self.img_size**2
+
+
+class SpikingMLP(SpikingModel):
+    """Linear-BN-LIF layers, then a linear readout averaged over time.
+
+    Takes ``[B, F]`` vectors or ``[B, C, H, W]`` images (encoded), ``[T, B, F]`` sequences or
+    ``[T, B, C, H, W]`` frames (used as they are); images are flattened.
+    """
+
+    def __init__(self, config: SpikingMLPConfig, backend: str) -> None:
+        super().__init__(config)
+        make = Neurons(config, backend)
+        layers: list[nn.Module] = []
+        width = config.features_in
+        for h in config.hidden:
+            layers.append(snn.Linear(width, h, bias=not config.batch_norm))
+            if config.batch_norm:
+                layers.append(snn.BatchNorm1d(h))
+            layers.append(make())
+            width = h
+        self.layers = nn.Sequential(*layers)
+        self.head = init_head(nn.Linear(width, config.num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() in (2, 4):
+            x = self.encoder(x)
+        elif x.dim() not in (3, 5):
+            raise InputError(
+                "spiking_mlp takes [B, F], [T, B, F], [B, C, H, W] or [T, B, C, H, W], got "
+                f"shape {tuple(x.shape)}"
+            )
+        x = x.flatten(2)
+        if x.shape[-1] != self.config.features_in:
+            raise InputError(
+                f"spiking_mlp was configured for {self.config.features_in} input features, "
+                f"got {x.shape[-1]} (set in_features, or in_channels / img_size)"
+            )
+        return self.head(self.layers(x)).mean(0)
+
+
+@register_model(
+    SpikingMLPConfig,
+    presets={
+        "tiny": {**_DIGITS, "hidden": [64]},
+        "mnist": {"img_size": 28, "in_channels": 1, "num_classes": 10, "T": 4,
+                  "hidden": [512, 256], "neuron": _BASE_NEURON},
+        "cifar10": {"img_size": 32, "in_channels": 3, "num_classes": 10, "T": 4,
+                    "hidden": [1024, 512], "neuron": _BASE_NEURON},
+    },
+    default="tiny",
+    paper="baseline (no paper): Linear-BN-LIF layers",
+)
+def spiking_mlp(config: SpikingMLPConfig, backend: str) -> SpikingMLP:
+    """Spiking multilayer perceptron."""
+    return SpikingMLP(config, backend)
+
+
+class SpikingCNNConfig(ModelConfig):
+    """Conv-BN-LIF stages (2x max-pool after each where ``pool``), optional FC, readout."""
+
+    channels: list[int] = Field(default_factory=lambda: [16, 32], description="stage widths")
+    pool: bool = Field(True, description="2x2 max-pool after every stage")
+    fc_hidden: list[int] = Field(default_factory=list, description="hidden FC widths")
+
+
+class SpikingCNN(SpikingModel):
+    """Conv3x3-BN-LIF(-MaxPool) stages, flatten, (Linear-BN-LIF)*, linear readout."""
+
+    def __init__(self, config: SpikingCNNConfig, backend: str) -> None:
+        super().__init__(config)
+        make = Neurons(config, backend)
+        stages: list[nn.Module] = []
+        c, size = config.in_channels, config.img_size
+        for i, width in enumerate(config.channels):
+            stage = nn.Sequential(conv_bn(c, width), make())
+            if config.pool:
+                if size < 2:
+                    raise SpecError(
+                        f"spiking_cnn: stage {i} would pool a 1x1 map; use fewer channels "
+                        f"stages, pool=false or a larger img_size (got {config.img_size})"
+                    )
+                stage.append(snn.MaxPool2d(2))
+                size //= 2
+            stages.append(stage)
+            c = width
+        self.stages = nn.Sequential(*stages)
+        fcs: list[nn.Module] = []
+        width = c * size * size
+        for h in config.fc_hidden:
+            fcs += [snn.Linear(width, h, bias=False), snn.BatchNorm1d(h), make()]
+            width = h
+        self.fc = nn.Sequential(*fcs)
+        self.head = init_head(nn.Linear(width, config.num_classes))
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.fc(self.stages(x).flatten(2))
+
+
+@register_model(
+    SpikingCNNConfig,
+    presets={
+        "tiny": {**_DIGITS, "channels": [8, 16]},
+        "cifar10": {"channels": [64, 128, 256, 256], "fc_hidden": [256],
+                    "neuron": _BASE_NEURON},
+        "cifar100": {"channels": [64, 128, 256, 256], "fc_hidden": [512], "num_classes": 100,
+                     "neuron": _BASE_NEURON},
+    },
+    default="tiny",
+    paper="baseline (no paper): VGG-style Conv-BN-LIF stages",
+)
+def spiking_cnn(config: SpikingCNNConfig, backend: str) -> SpikingCNN:
+    """Spiking convolutional network."""
+    return SpikingCNN(config, backend)

@@ -1,0 +1,135 @@
+"""Model configs: every size, neuron and encoder a model uses comes from here.
+
+A config is a :class:`step.specs.Spec` (pydantic, frozen, ``extra="forbid"``): a misspelt key is an
+error with one line, never a silently ignored setting (the published STEP ignored ``num_heads`` in
+QKFormer, ``img_size``/``embed_dim`` in SpikingResformer and hyphenated YAML keys).
+
+Neuron roles: ``neuron`` is the default neuron of every layer, ``attn_neuron`` the one that fires on
+attention scores (threshold 0.5 in Spikformer, SDT, QKFormer and Spikingformer). ``surrogate``, when
+set, replaces the surrogate of every role: it is the one key a surrogate ablation changes (the
+published STEP passed ``act_func=`` to neurons that read ``act_fun=``, so its configured surrogate
+never reached them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+
+from step.errors import SpecError
+from step.specs import (
+    AnyEncoderSpec,
+    AnyNeuronSpec,
+    DirectEncoderSpec,
+    LIFSpec,
+    NeuronSpec,
+    Spec,
+    SurrogateSpec,
+)
+
+#: The surrogate of the original code of every transformer here: SpikingJelly's
+#: ``MultiStepLIFNode`` default, ``surrogate.Sigmoid(alpha=4)`` (canonical ``sigmoid``, alpha 4).
+ORIGINAL_SURROGATE = {"kind": "sigmoid", "alpha": 4.0}
+
+
+def lif(v_threshold: float = 1.0, surrogate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The LIF every original uses: tau 2, hard reset to 0, reset detached (SpikingJelly
+    ``MultiStepLIFNode(tau=2.0, detach_reset=True)``)."""
+    return {
+        "kind": "lif", "tau": 2.0, "v_threshold": v_threshold, "v_reset": 0.0, "reset": "hard",
+        "detach_reset": True, "decay_input": True,
+        "surrogate": dict(surrogate or ORIGINAL_SURROGATE),
+    }
+
+
+def _default_neuron() -> NeuronSpec:
+    return LIFSpec.parse(lif())
+
+
+def _default_attn_neuron() -> NeuronSpec:
+    return LIFSpec.parse(lif(v_threshold=0.5))
+
+
+class ModelConfig(Spec):
+    """Fields every model shares."""
+
+    T: int = Field(4, ge=1, description="time steps (also the encoder's T)")
+    img_size: int = Field(32, ge=1, description="input height = width")
+    in_channels: int = Field(3, ge=1, description="input channels")
+    num_classes: int = Field(10, ge=1, description="classifier outputs")
+    encoder: AnyEncoderSpec = Field(
+        default_factory=DirectEncoderSpec, description="static input -> [T, B, ...]"
+    )
+    neuron: AnyNeuronSpec = Field(default_factory=_default_neuron, description="default neuron")
+    surrogate: SurrogateSpec | None = Field(
+        None, description="when set, the surrogate of every neuron role"
+    )
+
+    #: Names of the fields that hold neuron specs (the roles).
+    neuron_roles: ClassVar[tuple[str, ...]] = ("neuron",)
+
+    @model_validator(mode="after")
+    def _tie_encoder_and_surrogate(self) -> ModelConfig:
+        # The config's T is the one place T lives; an encoder T given explicitly must agree.
+        if "T" in type(self.encoder).model_fields:
+            if "T" in self.encoder.model_fields_set and self.encoder.T != self.T:
+                raise ValueError(
+                    f"encoder.T ({self.encoder.T}) differs from T ({self.T}): set T only"
+                )
+            object.__setattr__(self, "encoder", self.encoder.model_copy(update={"T": self.T}))
+        if self.surrogate is not None:
+            for role in self.neuron_roles:
+                spec = getattr(self, role).model_copy(update={"surrogate": self.surrogate})
+                object.__setattr__(self, role, spec)
+        return self
+
+    def spec(self, role: str) -> NeuronSpec:
+        """The neuron spec of ``role`` (``"neuron"``, ``"attn_neuron"``, ...)."""
+        if role not in self.neuron_roles:
+            raise SpecError(f"unknown neuron role {role!r}: choose one of {self.neuron_roles}")
+        return getattr(self, role)
+
+
+class TransformerConfig(ModelConfig):
+    """Fields every spiking transformer shares."""
+
+    attn_neuron: AnyNeuronSpec = Field(
+        default_factory=_default_attn_neuron, description="neuron firing on attention scores"
+    )
+    embed_dim: int = Field(384, ge=1, description="token channels (last stage)")
+    depth: int = Field(4, ge=1, description="transformer blocks")
+    num_heads: int = Field(12, ge=1, description="attention heads")
+    mlp_ratio: float = Field(4.0, gt=0, description="MLP hidden = embed_dim * mlp_ratio")
+
+    neuron_roles: ClassVar[tuple[str, ...]] = ("neuron", "attn_neuron")
+
+    def check_heads(self, dim: int) -> None:
+        if dim % self.num_heads:
+            raise SpecError(f"embed dim {dim} is not divisible by num_heads={self.num_heads}")
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides applied to a preset: nested dicts merge key by key.
+
+    A nested override that names a different ``kind`` (``neuron={"kind": "if"}``) replaces the
+    preset's entry instead of merging into it, so LIF-only keys such as ``tau`` do not leak into
+    an IF spec.
+    """
+    out = dict(base)
+    for key, value in overrides.items():
+        old = out.get(key)
+        if isinstance(old, Spec):
+            old = old.model_dump()
+        if isinstance(old, str) and isinstance(value, dict):
+            old = {"kind": old}
+        if isinstance(value, Spec):
+            value = value.model_dump()
+        if isinstance(old, dict) and isinstance(value, dict):
+            if "kind" in value and value["kind"] != old.get("kind"):
+                out[key] = dict(value)
+            else:
+                out[key] = merge(old, value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,149 @@
+"""SpikingJelly neuron module: canonical specs mapped onto ``activation_based.functional``.
+
+Imported only when a neuron is built (it imports torch; SpikingJelly is imported through
+:meth:`step.backend.Backend.import_library` so that a broken install gives one clear error).
+Why each mapping holds is explained in :mod:`step.plugins.spikingjelly`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor, nn
+
+from step.nn.base import NeuronModule, State
+from step.plugins.spikingjelly import native_surrogate
+from step.reference.surrogates import surrogate_grad
+from step.specs import NeuronSpec, SurrogateSpec
+
+if TYPE_CHECKING:
+    from step.backend import Backend
+
+
+def strict_threshold(v_threshold: float, dtype: torch.dtype) -> float:
+    """The smallest value above ``v_threshold`` in ``dtype``.
+
+    SpikingJelly fires on ``h - th >= 0``; with ``th`` one ulp above the canonical threshold
+    that is exactly the canonical ``h > v_threshold`` (the threshold rounded to ``dtype``
+    first, as torch does when it subtracts a Python float from a tensor).
+    """
+    th = torch.tensor(v_threshold, dtype=dtype)
+    return float(torch.nextafter(th, torch.tensor(math.inf, dtype=dtype)))
+
+
+class _NeutralSpike(torch.autograd.Function):
+    """SpikingJelly's heaviside forward, step's surrogate formula backward."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, heaviside: Any, kind: str, alpha: float) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.kind, ctx.alpha = kind, alpha
+        return heaviside(x).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:
+        (x,) = ctx.saved_tensors
+        return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None, None
+
+
+class NeutralSurrogate(nn.Module):
+    """A surrogate module for SpikingJelly's extension point, for families it lacks.
+
+    The forward keeps SpikingJelly's own ``heaviside`` (``x >= 0``) so that the strict-threshold
+    normalisation applies unchanged; only the gradient formula is step's (reported emulated).
+    """
+
+    def __init__(self, spec: SurrogateSpec, heaviside: Any) -> None:
+        super().__init__()
+        self.kind, self.alpha = spec.kind, float(spec.alpha)
+        self._heaviside = heaviside
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _NeutralSpike.apply(x, self._heaviside, self.kind, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, alpha={self.alpha:g}"
+
+
+def build_surrogate(spec: SurrogateSpec, surrogate_module: Any) -> nn.Module:
+    """The library's equivalent surrogate, else step's formula behind its heaviside."""
+    found = native_surrogate(spec)
+    if found is None:
+        return NeutralSurrogate(spec, surrogate_module.heaviside)
+    name, kwargs = found
+    return getattr(surrogate_module, name)(**kwargs)
+
+
+class SpikingJellyNeuron(NeuronModule):
+    """IF / LIF / PLIF computed by SpikingJelly's functional multi-step neurons."""
+
+    def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
+        super().__init__(spec, backend.name)
+        self._functional = backend.import_library("spikingjelly.activation_based.functional")
+        surrogate_module = backend.import_library("spikingjelly.activation_based.surrogate")
+        self.surrogate_function = build_surrogate(spec.surrogate, surrogate_module)
+        if spec.kind == "plif":
+            # Same initial value as SpikingJelly's ParametricLIFNode(init_tau).
+            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+
+    # -- parameter mapping ------------------------------------------------------------------
+    def _library_input(self, x: Tensor) -> Tensor:
+        """Offset the input where SpikingJelly's soft-reset charge leaks towards 0."""
+        spec = self.spec
+        if spec.kind == "if" or spec.reset != "soft" or spec.v_reset == 0.0:
+            return x
+        if spec.decay_input:
+            return x + spec.v_reset
+        k = torch.sigmoid(self.w) if spec.kind == "plif" else 1.0 / spec.tau
+        return x + spec.v_reset * k
+
+    def _call(
+        self, x: Tensor, v0: Tensor, threshold: float, v_reset: float | None, detach: bool,
+        store_v_seq: bool,
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """One call of the library's multi-step function: (spikes, v_last, v_seq or None)."""
+        spec, f, sg = self.spec, self._functional, self.surrogate_function
+        if spec.kind == "if":
+            return f.if_multi_step(x, v0, threshold, v_reset, sg, detach, store_v_seq)
+        if spec.kind == "lif":
+            return f.lif_multi_step(
+                x, v0, float(spec.tau), spec.decay_input, threshold, v_reset, sg, detach,
+                store_v_seq,
+            )
+        return f.plif_multi_step(
+            x, v0, self.w, spec.decay_input, threshold, v_reset, sg, detach, store_v_seq
+        )
+
+    # -- the NeuronModule contract ----------------------------------------------------------
+    def run(
+        self, x: Tensor, state: State | None, record_v: bool
+    ) -> tuple[Tensor, Tensor | None, State]:
+        spec = self.spec
+        v0 = state["v"].to(x.dtype) if state is not None else torch.full_like(x[0], spec.v_reset)
+        threshold = strict_threshold(spec.v_threshold, x.dtype)
+        x_lib = self._library_input(x)
+        if spec.reset == "none":
+            return self._run_without_reset(x_lib, v0, threshold)
+        v_reset = None if spec.reset == "soft" else float(spec.v_reset)
+        spikes, v_last, v_seq = self._call(
+            x_lib, v0, threshold, v_reset, spec.detach_reset, record_v
+        )
+        return spikes, v_seq, {"v": v_last}
+
+    def _run_without_reset(
+        self, x: Tensor, v0: Tensor, threshold: float
+    ) -> tuple[Tensor, Tensor, State]:
+        """Emulated reset="none": library charge with a threshold never reached, library fire.
+
+        With the dtype's largest value as threshold the neuron never fires, so its hard reset
+        never acts (and is detached, so its zero spikes add no gradient): the library's
+        membrane trace is the charge h. The spikes are the library surrogate applied to
+        h - threshold, exactly as SpikingJelly's own fire step does.
+        """
+        unreachable = float(torch.finfo(x.dtype).max)
+        _, v_last, h = self._call(x, v0, unreachable, float(self.spec.v_reset), True, True)
+        assert h is not None
+        spikes = self.surrogate_function(h - threshold).to(x.dtype)
+        return spikes, h, {"v": v_last}

@@ -1,0 +1,76 @@
+"""The embedded default: scikit-learn's bundled 8x8 handwritten digits, no download.
+
+1797 grey images with values 0..16 (scaled here to [0, 1]), 10 classes of about 180 each. The
+split is fixed (train/val/test = 60/20/20, stratified, seed :data:`SPLIT_SEED`): every run,
+every seed and every machine trains, selects and tests on the same images, so seed-to-seed and
+backend-to-backend differences are never differences of data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from step.data._base import ArraySet, DataSplits, stratified_split
+from step.data.registry import register_dataset
+from step.errors import InputError
+
+#: Seed of the fixed split; changing it changes every published digits number.
+SPLIT_SEED = 0
+#: Train / validation / test fractions.
+FRACTIONS = (0.6, 0.2, 0.2)
+NATIVE_SIZE = 8
+
+
+@lru_cache(maxsize=1)
+def digits_arrays() -> tuple[Tensor, Tensor]:
+    """All 1797 images as float32 ``[N, 1, 8, 8]`` in [0, 1] and their labels ``[N]``."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise InputError(
+            "the embedded digits need scikit-learn: pip install scikit-learn"
+        ) from None
+    bunch = load_digits()
+    images = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    labels = torch.as_tensor(bunch.target, dtype=torch.long)
+    return images, labels
+
+
+def resize(images: Tensor, size: int) -> Tensor:
+    """Bilinear resize of ``[N, C, H, W]`` to ``size x size``, clamped back into [0, 1]."""
+    if size < 1:
+        raise InputError(f"img_size must be >= 1, got {size}")
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return out.clamp(0.0, 1.0)
+
+
+def digits_split_indices() -> list[Tensor]:
+    """The fixed train / val / test indices into the 1797 images."""
+    return stratified_split(digits_arrays()[1], FRACTIONS, SPLIT_SEED)
+
+
+def split_arrays(x: Tensor, y: Tensor) -> tuple[ArraySet, ArraySet, ArraySet]:
+    """Cut per-image tensors (any layout, first axis = image) along the fixed split."""
+    tr, va, te = digits_split_indices()
+    return ArraySet(x[tr], y[tr]), ArraySet(x[va], y[va]), ArraySet(x[te], y[te])
+
+
+@register_dataset(
+    "digits", layout="static", accepts=("img_size",),
+    description="scikit-learn's 8x8 digits, static images [1, S, S] in [0, 1] (embedded)",
+)
+def load_digits_static(root: Path | None = None, img_size: int = NATIVE_SIZE) -> DataSplits:
+    """Static digits ``[1, img_size, img_size]``; the model encodes them into time steps."""
+    images, labels = digits_arrays()
+    images = resize(images, int(img_size))
+    train, val, test = split_arrays(images, labels)
+    return DataSplits("digits", train, val, test, "static", 10, tuple(images.shape[1:]),
+                      "sklearn digits, static", {"split_seed": SPLIT_SEED,
+                                                 "fractions": list(FRACTIONS)})

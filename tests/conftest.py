@@ -1,0 +1,15 @@
+"""Shared test settings: deterministic torch, few threads (CI has 2 cores)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from hypothesis import settings
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
