@@ -69,8 +69,9 @@ def run_sequence(
     """Loop ``step(x[t], v) -> (s, v)`` over time: (spikes [T,...], v_seq or None, v_last)."""
     spikes, vs = [], []
     v = v0
-    for t in range(x.shape[0]):
-        s, v = step(x[t], v)
+    # unbind, not x[t]: each x[t] would give the backward a full-size zero tensor (O(T^2))
+    for xt in x.unbind(0):
+        s, v = step(xt, v)
         spikes.append(s)
         if record_v:
             vs.append(v)

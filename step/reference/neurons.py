@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
 from step.reference.functional import neuron_step, run_sequence
+from step.reference.fused import run_fused
 from step.specs import NeuronSpec
 
 
@@ -32,8 +33,17 @@ class ReferenceNeuron(NeuronModule):
             return 1.0 / self.spec.tau
         return None
 
+    #: Run whole sequences through :mod:`step.reference.fused` (same results, several times
+    #: faster); False runs the step-by-step definition in :mod:`step.reference.functional`.
+    fused: bool = True
+
     def run(self, x: Tensor, state: State | None, record_v: bool):
         v0 = state["v"] if state is not None else torch.full_like(x[0], self.spec.v_reset)
+        if self.fused:
+            k = torch.sigmoid(self.w) if self.spec.kind == "plif" else None
+            th = self.v_threshold if isinstance(self.v_threshold, Tensor) else None
+            spikes, v_seq = run_fused(self.spec, x, v0, k, th)
+            return spikes, (v_seq if record_v else None), {"v": v_seq[-1]}
         inv_tau = self.inv_tau()
         v_th = self.v_threshold
 
