@@ -1,0 +1,1 @@
+"""Performance benchmarks (not timed tests): ``python -m benchmarks --help``."""
