@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--input", required=True, help="comma-separated input values, one per step")
     p.add_argument("--backend", default="reference", help="backend name, or 'all'")
-    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    p.add_argument("--dtype", default="float64", choices=["float32", "float64"],
+                   help="precision of the run (float64 shows exact hand-checkable values)")
     p.add_argument("--json", action="store_true", help="print JSON keyed by backend")
     p.add_argument("--plot", metavar="FILE.png", help="also draw membrane and spikes to FILE")
     p.set_defaults(run=run)

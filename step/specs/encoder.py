@@ -57,7 +57,7 @@ class LatencyEncoderSpec(_StaticEncoderSpec):
     """One spike per input, earlier for larger values (TTFS)."""
 
     kind: Literal["latency"] = "latency"
-    amplitude: Literal["one", "inverse"] = "one"
+    amplitude: Literal["one", "inverse"] = Field("one", description="spike height: 1, or 1/(t*+1)")
 
 
 class PhaseEncoderSpec(_StaticEncoderSpec):

@@ -53,7 +53,7 @@ class NeuronSpec(Spec):
     kind: str
     v_threshold: float = Field(1.0, description="firing threshold")
     v_reset: float = Field(0.0, description="reset and resting potential; initial membrane")
-    reset: ResetMode = Field("hard", description="hard | soft | none")
+    reset: ResetMode = Field("hard", description="hard, soft or none")
     detach_reset: bool = Field(False, description="stop the gradient through s in the reset")
     surrogate: SurrogateSpec = Field(default_factory=SurrogateSpec, description="backward of s")
     learn_threshold: bool = Field(False, description="make v_threshold a trainable parameter")
