@@ -13,7 +13,14 @@ backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :m
 are in :mod:`.blocks`, the configs in :mod:`.config`, the registry in :mod:`._registry`.
 """
 
-from step.models import baselines  # noqa: F401  (registers its models)
+from step.models import (  # noqa: F401  (importing a family registers its models)
+    baselines,
+    qkformer,
+    sdt,
+    spikformer,
+    spikingformer,
+    spikingresformer,
+)
 from step.models._registry import (
     ModelEntry,
     UnknownModelError,

@@ -8,14 +8,16 @@ one-channel digits (T=4) and train on one CPU core in seconds per epoch.
 
 from __future__ import annotations
 
-from pydantic import Field
+from collections import OrderedDict
 
-import step.nn as snn
-from step.errors import InputError, SpecError
+from pydantic import Field
 from step.models._registry import register_model
 from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
 from step.models.config import ModelConfig, lif
 from torch import Tensor, nn
+
+import step.nn as snn
+from step.errors import InputError, SpecError
 
 #: Baselines have no original code; they use the same LIF as the transformers, with the
 #: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples).
@@ -47,15 +49,15 @@ class SpikingMLP(SpikingModel):
     def __init__(self, config: SpikingMLPConfig, backend: str) -> None:
         super().__init__(config)
         make = Neurons(config, backend)
-        layers: list[nn.Module] = []
+        layers: dict[str, nn.Module] = {}
         width = config.features_in
-        for h in config.hidden:
-            layers.append(snn.Linear(width, h, bias=not config.batch_norm))
+        for i, h in enumerate(config.hidden):
+            layers[f"fc{i}"] = snn.Linear(width, h, bias=not config.batch_norm)
             if config.batch_norm:
-                layers.append(snn.BatchNorm1d(h))
-            layers.append(make())
+                layers[f"bn{i}"] = snn.BatchNorm1d(h)
+            layers[f"lif{i}"] = make()
             width = h
-        self.layers = nn.Sequential(*layers)
+        self.layers = nn.Sequential(OrderedDict(layers))
         self.head = init_head(nn.Linear(width, config.num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -109,24 +111,25 @@ class SpikingCNN(SpikingModel):
         stages: list[nn.Module] = []
         c, size = config.in_channels, config.img_size
         for i, width in enumerate(config.channels):
-            stage = nn.Sequential(conv_bn(c, width), make())
+            stage = nn.Sequential(OrderedDict(conv=conv_bn(c, width), lif=make()))
             if config.pool:
                 if size < 2:
                     raise SpecError(
                         f"spiking_cnn: stage {i} would pool a 1x1 map; use fewer channels "
                         f"stages, pool=false or a larger img_size (got {config.img_size})"
                     )
-                stage.append(snn.MaxPool2d(2))
+                stage.add_module("pool", snn.MaxPool2d(2))
                 size //= 2
             stages.append(stage)
             c = width
         self.stages = nn.Sequential(*stages)
-        fcs: list[nn.Module] = []
+        fcs: dict[str, nn.Module] = {}
         width = c * size * size
-        for h in config.fc_hidden:
-            fcs += [snn.Linear(width, h, bias=False), snn.BatchNorm1d(h), make()]
+        for i, h in enumerate(config.fc_hidden):
+            fcs.update({f"fc{i}": snn.Linear(width, h, bias=False), f"bn{i}": snn.BatchNorm1d(h),
+                        f"lif{i}": make()})
             width = h
-        self.fc = nn.Sequential(*fcs)
+        self.fc = nn.Sequential(OrderedDict(fcs))
         self.head = init_head(nn.Linear(width, config.num_classes))
 
     def features(self, x: Tensor) -> Tensor:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from step.models.config import ModelConfig
 from torch import Tensor, nn
 
 import step.nn as snn
 from step.errors import InputError, SpecError
-from step.models.config import ModelConfig
 from step.nn.base import NeuronModule
 
 
@@ -87,6 +86,20 @@ def init_head(head: nn.Linear) -> nn.Linear:
     return head
 
 
+def trunc_normal_init(module: nn.Module, kinds: tuple[type[nn.Module], ...]) -> None:
+    """Truncated-normal (std 0.02) weights, zero biases, for every ``kinds`` layer in ``module``.
+
+    The originals differ here (each family's docstring says which layers it touches); the other
+    layers keep PyTorch's default init. Drawn in module order, so the same seed gives the same
+    weights on every backend (neurons draw no random numbers).
+    """
+    for m in module.modules():
+        if isinstance(m, kinds):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+
+
 def pool_count(img_size: int, patch_size: int, stages: int, what: str) -> int:
     """How many 2x max-pools turn ``img_size`` into ``img_size / patch_size`` tokens per side."""
     k = patch_size.bit_length() - 1
@@ -103,13 +116,8 @@ def pool_count(img_size: int, patch_size: int, stages: int, what: str) -> int:
 class Pointwise(nn.Sequential):
     """Token projection ``[T, B, C_in, N] -> [T, B, C_out, N]``: 1x1 conv then BatchNorm."""
 
-    def __init__(self, c_in: int, c_out: int, bias: bool, init_std: float | None = None) -> None:
-        conv = nn.Conv1d(c_in, c_out, 1, bias=bias)
-        if init_std is not None:  # Spikformer's nn.Linear init (trunc normal, zero bias)
-            nn.init.trunc_normal_(conv.weight, std=init_std)
-            if conv.bias is not None:
-                nn.init.zeros_(conv.bias)
-        super().__init__(snn.SeqWrap(conv), snn.BatchNorm1d(c_out))
+    def __init__(self, c_in: int, c_out: int, bias: bool) -> None:
+        super().__init__(snn.SeqWrap(nn.Conv1d(c_in, c_out, 1, bias=bias)), snn.BatchNorm1d(c_out))
 
 
 def conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1,
@@ -131,3 +139,120 @@ def heads_merge(x: Tensor) -> Tensor:
     """``[T, B, heads, N, d] -> [T, B, heads*d, N]``."""
     T, B, H, N, d = x.shape
     return x.transpose(-1, -2).reshape(T, B, H * d, N)
+
+
+ATTENTION_KINDS = ("ssa", "sdsa", "qk_token")
+
+
+class SpikingAttention(nn.Module):
+    """Spiking self-attention over tokens ``[T, B, C, N]``; ``kind`` picks the score rule.
+
+    - ``ssa`` (Spikformer, Zhou et al. ICLR 2023, eq. 8): ``attn_lif(Q K^T V * scale)`` with spike
+      Q, K, V and no softmax; scale 0.125 in every original whatever the head size. Computed as
+      ``Q (K^T V)`` when that is cheaper (as QKFormer and Spikingformer do); spikes are small
+      integers, so both orders give the same floats.
+    - ``sdsa`` (Spike-driven Transformer v1, Yao et al. NeurIPS 2023, SDSA-3):
+      ``Q * attn_lif(sum_N(K * V))``, column sums per head, linear in N. The paper's figure
+      names the neuron after the sum "SN"; the code uses ``talking_heads_lif`` with threshold 0.5
+      (its ``attn_lif`` and ``talking_heads`` Conv1d are built and never used; not reproduced).
+    - ``qk_token`` (QKFormer, Zhou et al. NeurIPS 2024, token attention): a token mask
+      ``attn_lif(sum_channels(Q))`` per head gates K; no V projection exists.
+
+    ``pre=True`` (SDT, Spikingformer) fires the membrane input first (``in_lif``) and leaves the
+    projection without a neuron, so the residual adds membrane potentials; ``pre=False``
+    (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``.
+    """
+
+    def __init__(self, dim: int, heads: int, kind: str, make: Neurons, *, pre: bool,
+                 qkv_bias: bool, scale: float = 0.125) -> None:
+        super().__init__()
+        if kind not in ATTENTION_KINDS:
+            raise SpecError(f"unknown attention {kind!r}: choose one of {ATTENTION_KINDS}")
+        if dim % heads:
+            raise SpecError(f"dim {dim} is not divisible by num_heads={heads}")
+        self.kind, self.heads, self.scale = kind, heads, scale
+        self.in_lif = make() if pre else None
+        self.q = Pointwise(dim, dim, qkv_bias)
+        self.q_lif = make()
+        self.k = Pointwise(dim, dim, qkv_bias)
+        self.k_lif = make()
+        if kind != "qk_token":
+            self.v = Pointwise(dim, dim, qkv_bias)
+            self.v_lif = make()
+        self.attn_lif = make("attn_neuron")
+        self.proj = Pointwise(dim, dim, True)
+        self.proj_lif = None if pre else make()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.in_lif is not None:
+            x = self.in_lif(x)
+        q = heads_split(self.q_lif(self.q(x)), self.heads)  # [T, B, h, N, d]
+        k = heads_split(self.k_lif(self.k(x)), self.heads)
+        if self.kind == "ssa":
+            v = heads_split(self.v_lif(self.v(x)), self.heads)
+            N, d = q.shape[-2:]
+            out = (q @ (k.transpose(-1, -2) @ v)) if d < N else ((q @ k.transpose(-1, -2)) @ v)
+            out = self.attn_lif(heads_merge(out * self.scale))
+        elif self.kind == "sdsa":
+            v = heads_split(self.v_lif(self.v(x)), self.heads)
+            kv = self.attn_lif((k * v).sum(dim=-2, keepdim=True))  # [T, B, h, 1, d]
+            out = heads_merge(q * kv)
+        else:
+            mask = self.attn_lif(q.sum(dim=-1, keepdim=True))  # [T, B, h, N, 1]
+            out = heads_merge(mask * k)
+        out = self.proj(out)
+        return out if self.proj_lif is None else self.proj_lif(out)
+
+
+class TokenMLP(nn.Module):
+    """Two pointwise layers with BatchNorm; ``pre`` puts each neuron before its layer.
+
+    Post-activation (Spikformer, QKFormer): ``LIF(BN(W1 x))``, ``LIF(BN(W2 .))``. Pre-activation
+    (SDT, Spikingformer): ``BN(W1 LIF(x))``, ``BN(W2 LIF(.))``. SDT's code adds an inner residual
+    when hidden == dim (mlp_ratio 1); no published config uses it, so it is not reproduced.
+    """
+
+    def __init__(self, dim: int, hidden: int, make: Neurons, *, pre: bool) -> None:
+        super().__init__()
+        self.pre = pre
+        self.fc1 = Pointwise(dim, hidden, True)
+        self.fc1_lif = make()
+        self.fc2 = Pointwise(hidden, dim, True)
+        self.fc2_lif = make()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pre:
+            return self.fc2(self.fc2_lif(self.fc1(self.fc1_lif(x))))
+        return self.fc2_lif(self.fc2(self.fc1_lif(self.fc1(x))))
+
+
+class TransformerBlock(nn.Module):
+    """``x + attn(x)`` then ``x + mlp(x)`` on tokens ``[T, B, C, N]`` (no LayerNorm: the
+    originals build ``norm1``/``norm2`` but never call them; they are not reproduced)."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, attention: str, make: Neurons,
+                 *, pre: bool, qkv_bias: bool, scale: float = 0.125) -> None:
+        super().__init__()
+        self.attn = SpikingAttention(dim, heads, attention, make, pre=pre, qkv_bias=qkv_bias,
+                                     scale=scale)
+        self.mlp = TokenMLP(dim, int(dim * mlp_ratio), make, pre=pre)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(x)
+        return x + self.mlp(x)
+
+
+def tokens(x: Tensor) -> Tensor:
+    """``[T, B, C, H, W] -> [T, B, C, H*W]``."""
+    return x.flatten(3)
+
+
+def images(x: Tensor, h: int, w: int) -> Tensor:
+    """``[T, B, C, H*W] -> [T, B, C, H, W]``."""
+    return x.reshape(*x.shape[:3], h, w)
+
+
+def max_pool() -> nn.Module:
+    """The originals' 3x3, stride 2, padding 1 max-pool over ``[T, B, C, H, W]``."""
+    return snn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+

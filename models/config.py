@@ -92,21 +92,14 @@ class ModelConfig(Spec):
 
 
 class TransformerConfig(ModelConfig):
-    """Fields every spiking transformer shares."""
+    """Fields every spiking transformer shares: the attention neuron role and the MLP ratio."""
 
     attn_neuron: AnyNeuronSpec = Field(
         default_factory=_default_attn_neuron, description="neuron firing on attention scores"
     )
-    embed_dim: int = Field(384, ge=1, description="token channels (last stage)")
-    depth: int = Field(4, ge=1, description="transformer blocks")
-    num_heads: int = Field(12, ge=1, description="attention heads")
-    mlp_ratio: float = Field(4.0, gt=0, description="MLP hidden = embed_dim * mlp_ratio")
+    mlp_ratio: float = Field(4.0, gt=0, description="MLP hidden = dim * mlp_ratio")
 
     neuron_roles: ClassVar[tuple[str, ...]] = ("neuron", "attn_neuron")
-
-    def check_heads(self, dim: int) -> None:
-        if dim % self.num_heads:
-            raise SpecError(f"embed dim {dim} is not divisible by num_heads={self.num_heads}")
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""Spiking patch splitting (SPS): the convolutional front ends that turn images into tokens.
+
+All variants map ``[T, B, C_in, H, W]`` to ``[T, B, D, H/P, W/P]`` with ``P = patch_size``, a power
+of two reached by ``log2(P)`` max-pools (3x3, stride 2, padding 1, as every original) placed on
+the *last* stages: CIFAR (``P = 4``) pools in the last two, ImageNet (``P = 16``) in all four,
+which is exactly SDT's ``pooling_stat`` "0011" / "1111" and Spikformer's two code bases.
+
+Channels go ``D/8, D/4, D/2, D``. The component study swaps them with one key, ``embedding``:
+
+- ``sps`` (Spikformer, Zhou et al. ICLR 2023): Conv-BN-LIF(-pool) x4, then a relative position
+  embedding ``LIF(BN(Conv3x3(x)))`` added to the spikes. Output: spike counts in {0, 1, 2}.
+- ``sps_membrane`` (Spike-driven Transformer v1, Yao et al. 2023): Conv-BN-LIF(-pool) x3,
+  Conv-BN(-pool) as membrane ``x_feat``, then ``BN(Conv3x3(LIF(x_feat)))`` added to it: the
+  output is a membrane potential (the membrane shortcut starts here).
+- ``sps_pre`` (Spikingformer, Zhou et al. 2023): pre-activation, Conv-BN then
+  (LIF(-pool)-Conv-BN) x4, the last conv D -> D in place of an added position embedding; no
+  residual. The paper's figure keeps a separate RPE; the code has none (followed here).
+- ``conv``: one Conv-BN-LIF and the pools (the "SPS cut to one conv" ablation of STEP).
+"""
+
+from __future__ import annotations
+
+from step.models.blocks import Neurons, conv_bn, max_pool, pool_count
+from torch import Tensor, nn
+
+EMBEDDINGS = ("sps", "sps_membrane", "sps_pre", "conv")
+
+
+def _pool_or_identity(pooled: bool) -> nn.Module:
+    return max_pool() if pooled else nn.Identity()
+
+
+class SPS(nn.Module):
+    """Spiking patch splitting; ``style`` is one of :data:`EMBEDDINGS` (module docstring)."""
+
+    def __init__(self, style: str, in_channels: int, dim: int, img_size: int, patch_size: int,
+                 make: Neurons) -> None:
+        super().__init__()
+        if style not in EMBEDDINGS:
+            raise ValueError(f"unknown embedding {style!r}: choose one of {EMBEDDINGS}")
+        self.style = style
+        n_stages = 1 if style == "conv" else 4
+        k = pool_count(img_size, patch_size, 4, f"embedding {style}")
+        if style == "conv":
+            self.convs = nn.ModuleList([conv_bn(in_channels, dim)])
+            self.lifs = nn.ModuleList([make()])
+            self.pools = nn.ModuleList([nn.Sequential(*[max_pool() for _ in range(k)])])
+            return
+        widths = [dim // 8, dim // 4, dim // 2, dim]
+        if min(widths) < 1:
+            raise ValueError(f"embedding {style}: embed_dim {dim} must be at least 8")
+        pooled = [i >= n_stages - k for i in range(n_stages)]
+        if style == "sps_pre":
+            widths = [*widths, dim]  # block0 .. block4, the last D -> D
+            self.convs = nn.ModuleList(
+                [conv_bn(in_channels, widths[0])]
+                + [conv_bn(widths[i], widths[i + 1]) for i in range(4)]
+            )
+            self.lifs = nn.ModuleList([make() for _ in range(4)])
+            self.pools = nn.ModuleList([_pool_or_identity(p) for p in pooled])
+            return
+        c_in = [in_channels, *widths[:-1]]
+        self.convs = nn.ModuleList([conv_bn(c, w) for c, w in zip(c_in, widths, strict=True)])
+        self.lifs = nn.ModuleList([make() for _ in range(4 if style == "sps" else 3)])
+        self.pools = nn.ModuleList([_pool_or_identity(p) for p in pooled])
+        self.rpe = conv_bn(dim, dim)
+        self.rpe_lif = make()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.style == "conv":
+            return self.pools[0](self.lifs[0](self.convs[0](x)))
+        if self.style == "sps_pre":
+            x = self.convs[0](x)
+            for lif, pool, conv in zip(self.lifs, self.pools, self.convs[1:], strict=True):
+                x = conv(pool(lif(x)))
+            return x
+        if self.style == "sps":
+            for conv, lif, pool in zip(self.convs, self.lifs, self.pools, strict=True):
+                x = pool(lif(conv(x)))
+            return x + self.rpe_lif(self.rpe(x))
+        for i in range(3):  # sps_membrane
+            x = self.pools[i](self.lifs[i](self.convs[i](x)))
+        x_feat = self.pools[3](self.convs[3](x))
+        return x_feat + self.rpe(self.rpe_lif(x_feat))

@@ -1,0 +1,134 @@
+"""Spikformer (Zhou et al., "Spikformer: When Spiking Neural Network Meets Transformer", ICLR 2023)
+and the single-stage spiking ViT that Spikformer, SDT and Spikingformer all are.
+
+The three papers share one skeleton: an SPS front end (:mod:`step.models.embeddings`), ``depth``
+blocks of spiking self-attention and MLP with residuals (:class:`~step.models.blocks.
+TransformerBlock`), global average pooling over tokens, a linear head averaged over time. They
+differ in four config keys, so the component study swaps any of them with one key:
+``embedding`` (sps | sps_membrane | sps_pre | conv), ``attention`` (ssa | sdsa | qk_token),
+``pre_activation`` (neurons before or after each weight layer, i.e. spike or membrane shortcuts)
+and ``head_lif``; plus ``qkv_bias``.
+
+Spikformer as its code builds it (github.com/ZK-Zhou/spikformer, cifar10/model.py): SPS with
+post-activation Conv-BN-LIF and a relative position embedding; SSA with Linear + BN1d + LIF for
+Q, K, V (the Linear keeps its bias although ``qkv_bias=False`` is passed: reproduced), scores
+``Q K^T V * 0.125`` through a threshold-0.5 LIF, projection Linear-BN-LIF; MLP Linear-BN-LIF x2.
+The paper's equations put a LayerNorm-free residual on spikes, as the code does; the code also
+builds two LayerNorms per block that forward never calls: not reproduced (9,324,730 parameters
+for Spikformer-4-384 on CIFAR-10 instead of the code's 9,330,874; the paper says 9.32 M).
+Init as the code: trunc-normal(0.02) for every Linear (here the 1x1 token projections and the
+head), PyTorch defaults for convolutions. Neurons: SpikingJelly ``MultiStepLIFNode(tau=2,
+detach_reset=True)``, whose default surrogate is Sigmoid(alpha=4).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from step.models._registry import register_model
+from step.models.blocks import (
+    Neurons,
+    SpikingModel,
+    TransformerBlock,
+    init_head,
+    pool_count,
+    tokens,
+    trunc_normal_init,
+)
+from step.models.config import TransformerConfig, lif
+from step.models.embeddings import SPS
+from torch import Tensor, nn
+
+
+class SpikingViTConfig(TransformerConfig):
+    """A single-stage spiking ViT (Spikformer, SDT, Spikingformer and their mixtures)."""
+
+    embed_dim: int = Field(384, ge=8, description="token channels D")
+    depth: int = Field(4, ge=1, description="transformer blocks")
+    num_heads: int = Field(12, ge=1, description="attention heads")
+    patch_size: int = Field(4, ge=1, description="image side / token grid side (power of 2)")
+    embedding: Literal["sps", "sps_membrane", "sps_pre", "conv"] = "sps"
+    attention: Literal["ssa", "sdsa", "qk_token"] = "ssa"
+    attn_scale: float = Field(0.125, gt=0, description="SSA score scale (0.125 in the code)")
+    pre_activation: bool = Field(False, description="neuron before each weight layer")
+    qkv_bias: bool = Field(True, description="bias in the Q, K, V projections")
+    head_lif: bool = Field(False, description="a LIF between the pooled tokens and the head")
+    weight_init: Literal["spikformer", "sdt", "head_only"] = Field(
+        "spikformer", description="which layers get trunc-normal(0.02) as in the original"
+    )
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> SpikingViTConfig:
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}"
+            )
+        pool_count(self.img_size, self.patch_size, 1 if self.embedding == "conv" else 4,
+                   f"{self.embedding} embedding")
+        return self
+
+
+class SpikingViT(SpikingModel):
+    """SPS, ``depth`` transformer blocks on ``[T, B, D, N]`` tokens, pooled head."""
+
+    def __init__(self, config: SpikingViTConfig, backend: str) -> None:
+        super().__init__(config)
+        make = Neurons(config, backend)
+        c = config
+        self.embed = SPS(c.embedding, c.in_channels, c.embed_dim, c.img_size, c.patch_size, make)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
+                             pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
+            for _ in range(c.depth)
+        )
+        self.head_lif = make() if c.head_lif else None
+        self.head = nn.Linear(c.embed_dim, c.num_classes)
+        if c.weight_init == "spikformer":  # every nn.Linear of the code: token projections
+            trunc_normal_init(self, (nn.Conv1d, nn.Linear))
+        elif c.weight_init == "sdt":  # SDT's _init_weights touches Conv2d only, not the head
+            trunc_normal_init(self, (nn.Conv2d, nn.Conv1d))
+        if c.weight_init != "sdt":
+            init_head(self.head)
+
+    def features(self, x: Tensor) -> Tensor:
+        x = tokens(self.embed(x))
+        for block in self.blocks:
+            x = block(x)
+        x = x.mean(-1)  # [T, B, D]
+        return x if self.head_lif is None else self.head_lif(x)
+
+
+class SpikformerConfig(SpikingViTConfig):
+    """Spikformer's defaults (every field can still be overridden)."""
+
+
+def _presets(neuron: dict, attn: dict, **arch: object) -> dict[str, dict]:
+    roles = {"neuron": neuron, "attn_neuron": attn}
+    return {
+        "cifar10": {**roles, **arch},
+        "cifar100": {**roles, **arch, "num_classes": 100},
+        "imagenet": {**roles, **arch, "img_size": 224, "patch_size": 16, "num_classes": 1000,
+                     "embed_dim": 512, "depth": 8, "num_heads": 8},
+        "tiny": {**roles, **arch, "img_size": 8, "in_channels": 1, "patch_size": 2,
+                 "embed_dim": 32, "depth": 1, "num_heads": 2},
+    }
+
+
+SPIKFORMER_PRESETS = _presets(
+    lif(), lif(v_threshold=0.5), embed_dim=384, depth=4, num_heads=12, mlp_ratio=4.0,
+    patch_size=4, embedding="sps", attention="ssa", pre_activation=False, qkv_bias=True,
+    head_lif=False, weight_init="spikformer",
+)
+# ImageNet: Spikformer-8-512 (29.68 M in the paper), one of its published ImageNet sizes.
+
+
+@register_model(SpikformerConfig, SPIKFORMER_PRESETS, default="cifar10",
+                paper="Zhou et al., Spikformer, ICLR 2023 (arXiv 2209.15425)")
+def spikformer(config: SpikformerConfig, backend: str) -> SpikingViT:
+    """Spikformer-4-384 (CIFAR), Spikformer-8-512 (ImageNet)."""
+    return SpikingViT(config, backend)
+
+
+__all__ = ["SPIKFORMER_PRESETS", "SpikformerConfig", "SpikingViT", "SpikingViTConfig",
+           "spikformer"]

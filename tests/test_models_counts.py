@@ -1,0 +1,55 @@
+"""Parameter counts are a check on the architecture: they must equal the official code's.
+
+Counts here are of the modules forward uses. The official code also builds modules that forward
+never calls; where it does, the test states the official count and checks that the difference is
+exactly those unused modules (so both numbers are pinned):
+
+- Spikformer-4-384 and Spikingformer-4-384: two LayerNorm(384) per block (4 * 2 * 768 = 6,144).
+- Spike-driven Transformer 2-512: one ``talking_heads`` Conv1d(8, 8, 1, bias=False) per block
+  (2 * 64 = 128).
+- QKFormer and SpikingResformer: none.
+"""
+
+from __future__ import annotations
+
+import pytest
+import step.models as models
+
+# (model, preset, ours, official code, unused modules in the official code)
+COUNTS = [
+    ("spikformer", "cifar10", 9_324_730, 9_330_874, 4 * 2 * 2 * 384),  # paper: 9.32 M
+    ("spike_driven", "cifar10", 10_233_418, 10_233_546, 2 * 8 * 8),
+    ("spike_driven", "cifar100", 10_279_588, 10_279_716, 2 * 8 * 8),  # paper: 10.28 M
+    ("qkformer", "cifar10", 6_706_234, 6_706_234, 0),
+    ("qkformer", "cifar100", 6_740_884, 6_740_884, 0),  # paper: 6.74 M
+    ("spikingformer", "cifar10", 9_320_122, 9_326_266, 4 * 2 * 2 * 384),  # paper: 9.32 M
+    ("spikingresformer", "cifar10", 10_793_152, 10_793_152, 0),
+]
+_NAMES = {"spike_driven": "sdt"}
+
+
+@pytest.mark.parametrize(("name", "preset", "ours", "official", "unused"), COUNTS)
+def test_count_equals_the_official_code_without_its_unused_modules(
+    name: str, preset: str, ours: int, official: int, unused: int
+) -> None:
+    assert ours + unused == official
+    assert models.count_parameters(_NAMES.get(name, name), preset) == ours
+
+
+def test_count_on_meta_equals_count_of_a_real_model() -> None:
+    model = models.create("spikformer", "tiny")
+    real = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert models.count_parameters("spikformer", "tiny") == real
+
+
+@pytest.mark.parametrize(
+    ("overrides", "delta"),
+    [
+        ({"qkv_bias": False}, -4 * 3 * 384),  # Spikformer -> Spikingformer's bias-free Q, K, V
+        ({"num_classes": 100}, 90 * 385),
+        ({"attention": "qk_token"}, -4 * (384 * 385 + 2 * 384)),  # no V projection or BN
+    ],
+)
+def test_config_keys_change_the_count_as_the_architecture_says(overrides, delta) -> None:
+    base = models.count_parameters("spikformer", "cifar10")
+    assert models.count_parameters("spikformer", "cifar10", **overrides) - base == delta
