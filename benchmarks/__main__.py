@@ -9,7 +9,6 @@ file in benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.direct import LIBRARIES
+from benchmarks.direct import LIBRARIES, SURROGATE
 from benchmarks.timing import measure, saved_tensor_bytes
 
 SIZES = {  # name: (N, T, B)
@@ -34,7 +33,9 @@ SPEC = {"kind": "lif", "tau": 2.0, "v_threshold": 1.0, "v_reset": 0.0, "detach_r
 def _step_runner(backend: str):
     import step.nn
 
-    neuron = step.nn.Neuron(SPEC, backend=backend)
+    # the surrogate the direct LIF of that library computes (Norse 1.1.0 has no atan)
+    spec = {**SPEC, "surrogate": SURROGATE.get(backend, SPEC["surrogate"])}
+    neuron = step.nn.Neuron(spec, backend=backend)
     return neuron, neuron
 
 

@@ -2,7 +2,8 @@
 
 These are what the adapters are measured against. Each builder returns a function
 ``run(x [T, B, N]) -> spikes`` that starts from rest, with a LIF of the given tau and threshold,
-reset to 0, detached reset, and the library's ATan surrogate (alpha 2).
+reset to 0, detached reset, and the library's ATan surrogate (alpha 2); Norse 1.1.0 has no
+ATan, so its LIF uses its SuperSpike method (STEP's fast_sigmoid with alpha 1): see SURROGATE.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def norse(tau: float = 2.0, threshold: float = 1.0) -> tuple[Runner, torch.nn.Mo
     from norse.torch import LIFBoxCell, LIFBoxParameters
 
     cell = LIFBoxCell(LIFBoxParameters(tau_mem_inv=torch.tensor(1 / tau), v_leak=torch.tensor(0.0),
-                                       v_th=torch.tensor(threshold), v_reset=torch.tensor(0.0)),
+                                       v_th=torch.tensor(threshold), v_reset=torch.tensor(0.0),
+                                       method="super"),
                       dt=1.0)
 
     def run(x: Tensor) -> Tensor:
@@ -78,6 +80,12 @@ def braincog(tau: float = 2.0, threshold: float = 1.0) -> tuple[Runner, torch.nn
 
     return run, node
 
+
+#: The neutral surrogate each direct LIF computes (for a like-for-like comparison with step).
+SURROGATE: dict[str, dict] = {
+    "spikingjelly": {"kind": "atan", "alpha": 2.0}, "snntorch": {"kind": "atan", "alpha": 2.0},
+    "braincog": {"kind": "atan", "alpha": 2.0}, "norse": {"kind": "fast_sigmoid", "alpha": 1.0},
+}
 
 LIBRARIES: dict[str, Callable[..., tuple[Runner, torch.nn.Module]]] = {
     "spikingjelly": spikingjelly, "snntorch": snntorch, "norse": norse, "braincog": braincog,
