@@ -9,13 +9,16 @@ broken install becomes one clear error with the install hint.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
 from step.hookspecs import hookimpl
-from step.plugins.norse.mapping import plan
 from step.specs import NeuronSpec
 from step.support import Support
+
+from .mapping import plan
 
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
@@ -34,16 +37,25 @@ class NorseBackend(Backend):
         return plan(spec).support
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
-        with warnings.catch_warnings():
-            # norse.torch decorates functions with torch.jit.script, which torch 2.x
-            # deprecates at import time: noise for a user of step, not an error.
-            warnings.filterwarnings(
-                "ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning
-            )
+        with quiet_import():
             self.import_library("norse.torch")
-            from step.plugins.norse.neurons import NorseNeuron
+        from .neurons import NorseNeuron
 
         return NorseNeuron(spec, plan(spec))
+
+
+@contextmanager
+def quiet_import() -> Iterator[None]:
+    """Import norse without its import-time noise (only that warning; errors still raise).
+
+    norse.torch decorates functions with ``torch.jit.script``, which torch 2.x deprecates with
+    a FutureWarning at import: nothing a user of step can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning
+        )
+        yield
 
 
 @hookimpl

@@ -44,7 +44,9 @@ class NorsePlan:
     scale: float = 1.0
 
 
-def _part(forward: Level, gradient: Level, forward_how: str = "", gradient_how: str = ""):
+def _part(
+    forward: Level, gradient: Level, forward_how: str = "", gradient_how: str = ""
+) -> Support:
     return Support(forward, gradient, forward_how, gradient_how)
 
 

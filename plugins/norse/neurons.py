@@ -13,15 +13,19 @@ import math
 from typing import Any
 
 import torch
-from norse.torch import IAFCell, IAFParameters, LIFBoxCell, LIFBoxParameters
-from norse.torch.functional.iaf import IAFFeedForwardState
-from norse.torch.functional.lif_box import LIFBoxFeedForwardState
-from norse.torch.functional.reset import reset_subtract, reset_value
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
-from step.plugins.norse.mapping import NorsePlan
 from step.specs import NeuronSpec
+
+from . import quiet_import
+from .mapping import NorsePlan
+
+with quiet_import():
+    from norse.torch import IAFCell, IAFParameters, LIFBoxCell, LIFBoxParameters
+    from norse.torch.functional.iaf import IAFFeedForwardState
+    from norse.torch.functional.lif_box import LIFBoxFeedForwardState
+    from norse.torch.functional.reset import reset_subtract, reset_value
 
 
 def _detached(reset_method: Any) -> Any:

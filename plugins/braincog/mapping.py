@@ -1,0 +1,126 @@
+"""How a neutral neuron spec maps onto BrainCog 0.2.7.19, decided from the spec alone.
+
+This module imports neither torch nor braincog (importing BrainCog takes seconds and pulls in
+timm): ``neuron_support`` must stay cheap, and the same plan drives
+:mod:`step.plugins.braincog.neurons`, so what is reported is what is built.
+
+The mapping (canonical equations in :mod:`step.specs.neuron`):
+
+- BrainCog's membrane ``mem`` leaks towards 0 and resets to 0, so it is the canonical
+  membrane shifted by the reset potential: ``v = mem + v_reset``, ``threshold = th - v_reset``
+  (BrainCog's own ``v_reset`` is left at 0: its ``calc_spike`` ignores it while ``n_reset``
+  starts from it). The input is unchanged.
+- ``LIFNode(tau)``: ``mem += (x - mem)/tau`` is the ``decay_input=True`` charge;
+  ``decay_input=False`` is fed ``x*tau`` (a constant input scale: a parameter mapping, native).
+  ``PLIFNode(tau)``: ``mem += (x - mem)*sigmoid(w)``, ``w0 = -ln(tau - 1)``.
+  ``IFNode``: ``mem += x``.
+- Reset: ``mem *= 1 - spike.detach()``, a hard reset whose gradient never flows through the
+  spike. Soft and no reset do not exist; detach_reset=False has no BrainCog gradient.
+- Fire: AtanGrad, QGateGrad, GateGrad compare ``x > 0`` (canonical); SigmoidGrad and the
+  straight-through estimator ``x >= 0``: for those the threshold is moved up by one ulp in the
+  input's dtype (``a - b >= ulp`` iff ``a > b``), which leaves the surrogate one ulp off.
+- Surrogates: AtanGrad(a) is atan(a), QGateGrad(a) triangle(a), SigmoidGrad(a) sigmoid(a),
+  GateGrad(2) rectangle(1) (GateGrad(2a) is rectangle(a) / a), BrainCog's
+  straight_through_estimator the straight-through family. Other families (fast_sigmoid,
+  gaussian, rectangle with alpha != 1) plug step's surrogate into BrainCog's act_fun extension
+  point (a SurrogateFunctionBase subclass): emulated. Every surrogate is built with
+  ``requires_grad=False``: BrainCog's PLIFNode would otherwise train AtanGrad's alpha silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from step.specs import NeuronSpec
+from step.support import Level, Support
+
+NATIVE, EMULATED, UNSUPPORTED = Level.NATIVE, Level.EMULATED, Level.UNSUPPORTED
+
+#: BrainCog node class per neuron kind.
+NODES = {"if": "IFNode", "lif": "LIFNode", "plif": "PLIFNode"}
+
+#: family -> (BrainCog surrogate taking the neutral alpha as its own, fires at h == th)
+NATIVE_SURROGATES = {
+    "atan": ("AtanGrad", False),
+    "triangle": ("QGateGrad", False),
+    "sigmoid": ("SigmoidGrad", True),
+    "straight_through": ("straight_through_estimator", True),
+}
+
+
+@dataclass(frozen=True)
+class BrainCogPlan:
+    """What to build: node class, surrogate (BrainCog's or 'step'), its alpha, and support."""
+
+    support: Support
+    node: str = ""
+    #: a BrainCog surrogate class name, or "step" for step's surrogate via act_fun
+    surrogate: str = "step"
+    alpha: float = 1.0
+    #: the surrogate fires at equality: raise the threshold by one ulp
+    fires_at_equality: bool = False
+
+
+def _part(
+    forward: Level, gradient: Level, forward_how: str = "", gradient_how: str = ""
+) -> Support:
+    return Support(forward, gradient, forward_how, gradient_how)
+
+
+def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
+    kind, a = spec.surrogate.kind, float(spec.surrogate.alpha or 1.0)
+    if kind in NATIVE_SURROGATES and not (spec.learn_threshold and NATIVE_SURROGATES[kind][1]):
+        name, at_equality = NATIVE_SURROGATES[kind]
+        how = f"BrainCog {name}" + ("" if kind == "straight_through" else f"({a:g})")
+        if at_equality:
+            how += " (fires at >=: threshold raised by one ulp)"
+        return name, a, at_equality, _part(NATIVE, NATIVE, "", how)
+    if kind == "rectangle" and a == 1.0:
+        return "GateGrad", 2.0, False, _part(NATIVE, NATIVE, "", "BrainCog GateGrad(2)")
+    if kind in NATIVE_SURROGATES:  # a >= surrogate with a learnt threshold: no ulp shift there
+        why = (f"BrainCog's {NATIVE_SURROGATES[kind][0]} fires at >=, which a learnt threshold "
+               "cannot be shifted to correct; ")
+    elif kind == "rectangle":
+        why = f"BrainCog GateGrad(2a) is rectangle(a)/a, not rectangle({a:g}); "
+    else:
+        why = f"BrainCog has no {kind} surrogate; "
+    how = why + "step's surrogate is plugged into BrainCog's act_fun (SurrogateFunctionBase)"
+    return "step", a, False, _part(NATIVE, EMULATED, "", how)
+
+
+def _dynamics(spec: NeuronSpec) -> Support:
+    if spec.kind not in NODES:
+        return Support.unsupported(f"the BrainCog adapter has no {spec.kind!r} neuron")
+    node = f"BrainCog {NODES[spec.kind]}"
+    if spec.reset != "hard":
+        return Support.unsupported(
+            f"BrainCog's {NODES[spec.kind]} always resets by mem *= 1 - spike.detach() (a hard "
+            f"reset to v_reset); {spec.reset} reset does not exist there")
+    parts = [_part(NATIVE, NATIVE, node + " (v = mem + v_reset, threshold - v_reset)", node)]
+    if spec.kind in ("lif", "plif") and not spec.decay_input:
+        if spec.kind == "plif":
+            how = "input fed as x/sigmoid(w) (decay_input=False; BrainCog decays the input)"
+            parts.append(_part(EMULATED, EMULATED, how, how))
+        else:
+            how = "fed x*tau (decay_input=False: a constant input scale)"
+            parts.append(_part(NATIVE, NATIVE, how, how))
+    if not spec.detach_reset:
+        parts.append(_part(NATIVE, UNSUPPORTED, "", (
+            "BrainCog always detaches the reset (mem *= 1 - spike.detach()), so the gradient "
+            "through the spike in the reset (detach_reset=False) cannot be computed; set "
+            "detach_reset=true")))
+    if spec.learn_threshold:
+        parts.append(_part(NATIVE, NATIVE, "", "BrainCog requires_thres_grad=True"))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.combine(p)
+    return out
+
+
+def plan(spec: NeuronSpec) -> BrainCogPlan:
+    """The BrainCog configuration of ``spec`` and its support, from the spec alone."""
+    dynamics = _dynamics(spec)
+    if dynamics.forward is UNSUPPORTED:
+        return BrainCogPlan(dynamics)
+    name, alpha, at_equality, grad = _surrogate(spec)
+    return BrainCogPlan(dynamics.combine(grad), NODES[spec.kind], name, alpha, at_equality)

@@ -1,0 +1,137 @@
+"""BrainCog's own nodes run over time-first sequences (imported lazily by the BrainCog backend).
+
+The equations are BrainCog's (``LIFNode``, ``IFNode``, ``PLIFNode``: ``integral`` then
+``calc_spike``, one call per step); this module maps parameters and units (see
+:mod:`step.plugins.braincog.mapping`), loops the node over T and converts the membrane to and
+from canonical units. It imports no BrainCog module itself: the backend imports them through
+``Backend.import_library`` (one clear error if broken) and passes them in, so collecting this
+file (doctests) never pays BrainCog's import.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from step.nn.base import NeuronModule, State
+from step.reference.surrogates import SpikeFunction
+from step.specs import NeuronSpec
+
+from .mapping import BrainCogPlan
+
+
+@functools.cache
+def _extension_classes(surrogates: ModuleType) -> tuple[type, type]:
+    """SurrogateFunctionBase subclasses: step's surrogate, and BrainCog's straight-through.
+
+    BrainCog ships its straight-through estimator only as an autograd Function taking no
+    alpha; every node expects a SurrogateFunctionBase, so it is wrapped (the maths stays
+    BrainCog's). Step's surrogate is the emulated path: its spike is strict ``x > 0``.
+    """
+    base = surrogates.SurrogateFunctionBase
+    straight_through_estimator = surrogates.straight_through_estimator
+
+    class StepSurrogate(base):  # type: ignore[misc, valid-type]
+        """step's canonical surrogate plugged into BrainCog's act_fun extension point."""
+
+        def __init__(self, kind: str, alpha: float) -> None:
+            super().__init__(alpha, requires_grad=False)
+            self.kind, self.alpha_value = kind, alpha
+
+        def forward(self, x: Tensor) -> Tensor:
+            return SpikeFunction.apply(x, self.kind, self.alpha_value)
+
+    class StraightThrough(base):  # type: ignore[misc, valid-type]
+        """BrainCog's straight_through_estimator (fires at x >= 0, gradient 1)."""
+
+        @staticmethod
+        def act_fun(x: Tensor, alpha: Tensor) -> Tensor:
+            return straight_through_estimator.apply(x)
+
+    return StepSurrogate, StraightThrough
+
+
+def act_fun_factory(plan: BrainCogPlan, spec: NeuronSpec, surrogates: ModuleType) -> Callable:
+    """The ``act_fun`` argument of a BrainCog node.
+
+    BrainCog's constructors call ``act_fun(alpha=2., requires_grad=...)`` with a hard-coded
+    alpha (PLIFNode even with requires_grad=True, which trains AtanGrad's alpha): the factory
+    ignores both and builds the planned surrogate with the spec's alpha, never trainable.
+    """
+    step_cls, ste_cls = _extension_classes(surrogates)
+
+    def make(alpha: float = 2.0, requires_grad: bool = False) -> nn.Module:
+        if plan.surrogate == "step":
+            return step_cls(spec.surrogate.kind, plan.alpha)
+        if plan.surrogate == "straight_through_estimator":
+            return ste_cls(1.0, requires_grad=False)
+        return getattr(surrogates, plan.surrogate)(alpha=plan.alpha, requires_grad=False)
+
+    return make
+
+
+class BrainCogNeuron(NeuronModule):
+    """IF, LIF and PLIF as BrainCog nodes called once per time step (BrainCog's default mode).
+
+    BrainCog keeps ``mem`` on the node; it is cleared with ``n_reset()`` before every call (the
+    reset contract) and after it (so no graph outlives the call inside the library's module).
+    """
+
+    def __init__(
+        self, spec: NeuronSpec, plan: BrainCogPlan, nodes: ModuleType, surrogates: ModuleType
+    ) -> None:
+        super().__init__(spec, "braincog")
+        self.plan = plan
+        kwargs: dict[str, Any] = {
+            "threshold": spec.v_threshold - spec.v_reset,
+            "act_fun": act_fun_factory(plan, spec, surrogates),
+            "requires_thres_grad": spec.learn_threshold,
+        }
+        if spec.kind in ("lif", "plif"):
+            kwargs["tau"] = spec.tau
+        self.node = getattr(nodes, plan.node)(**kwargs)
+
+    def _set_threshold(self, like: Tensor) -> None:
+        """BrainCog's threshold (th - v_reset) in the input's dtype; one ulp up for >= rules.
+
+        A learnt threshold is left to training (the plan never pairs it with a >= rule).
+        """
+        if self.spec.learn_threshold:
+            return
+        th = torch.tensor(self.spec.v_threshold - self.spec.v_reset, dtype=like.dtype,
+                          device=like.device)
+        if self.plan.fires_at_equality:
+            th = torch.nextafter(th, torch.tensor(math.inf, dtype=like.dtype, device=like.device))
+        self.node.threshold.data = th
+
+    def _input(self, x: Tensor) -> Tensor:
+        spec = self.spec
+        if spec.kind == "if" or spec.decay_input:
+            return x
+        if spec.kind == "plif":
+            return x / torch.sigmoid(self.node.w)
+        return x * spec.tau
+
+    def run(self, x: Tensor, state: State | None, record_v: bool):
+        node, v_reset = self.node, self.spec.v_reset
+        self._set_threshold(x)
+        xs = self._input(x)
+        node.n_reset()
+        if state is not None:
+            node.mem = state["v"] - v_reset
+        spikes, vs = [], []
+        for t in range(x.shape[0]):
+            # BrainCog's strict surrogates return float32 spikes whatever the input: cast back
+            # (the values are 0 and 1, exact in every float dtype).
+            spikes.append(node(xs[t]).to(x.dtype))
+            if record_v:
+                vs.append(node.mem + v_reset)
+        v_last = node.mem + v_reset
+        node.n_reset()
+        return torch.stack(spikes), (torch.stack(vs) if record_v else None), {"v": v_last}
