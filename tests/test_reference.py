@@ -212,3 +212,14 @@ def test_silence_stays_at_rest(tau: float, v_reset: float, T: int) -> None:
 def test_lif_converges_to_its_input_without_reset(tau: float, x: float) -> None:
     t = trace({"kind": "lif", "tau": tau, "reset": "none"}, [x] * 2000)
     assert t.v[-1] == pytest.approx(x, rel=1e-6, abs=1e-6)
+
+
+def test_trained_neuron_can_be_deep_copied() -> None:
+    import copy
+
+    n = get_backend("reference").build_neuron({"kind": "plif", "learn_threshold": True})
+    n.record_v = True
+    n(torch.rand(4, 2, 3) * 2).sum().backward()
+    clone = copy.deepcopy(n)
+    assert clone.last_state is None and clone.v_seq is None
+    assert torch.equal(clone.w, n.w) and clone.w is not n.w

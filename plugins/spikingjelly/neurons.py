@@ -11,10 +11,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
+from step.plugins.spikingjelly import native_surrogate
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
-from step.plugins.spikingjelly import native_surrogate
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
 
@@ -81,8 +81,11 @@ class SpikingJellyNeuron(NeuronModule):
 
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
         super().__init__(spec, backend.name)
-        self._functional = backend.import_library("spikingjelly.activation_based.functional")
+        functional = backend.import_library("spikingjelly.activation_based.functional")
         surrogate_module = backend.import_library("spikingjelly.activation_based.surrogate")
+        # Keep the function, not the library module: a module object would make the neuron
+        # impossible to deepcopy or pickle.
+        self._multi_step = getattr(functional, f"{spec.kind}_multi_step")
         self.surrogate_function = build_surrogate(spec.surrogate, surrogate_module)
         if spec.kind == "plif":
             # Same initial value as SpikingJelly's ParametricLIFNode(init_tau).
@@ -104,16 +107,13 @@ class SpikingJellyNeuron(NeuronModule):
         store_v_seq: bool,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One call of the library's multi-step function: (spikes, v_last, v_seq or None)."""
-        spec, f, sg = self.spec, self._functional, self.surrogate_function
-        if spec.kind == "if":
-            return f.if_multi_step(x, v0, threshold, v_reset, sg, detach, store_v_seq)
-        if spec.kind == "lif":
-            return f.lif_multi_step(
-                x, v0, float(spec.tau), spec.decay_input, threshold, v_reset, sg, detach,
-                store_v_seq,
-            )
-        return f.plif_multi_step(
-            x, v0, self.w, spec.decay_input, threshold, v_reset, sg, detach, store_v_seq
+        spec, sg = self.spec, self.surrogate_function
+        if spec.kind == "if":  # functional.if_multi_step
+            return self._multi_step(x, v0, threshold, v_reset, sg, detach, store_v_seq)
+        # functional.lif_multi_step takes tau, plif_multi_step the parameter w
+        tau_or_w = float(spec.tau) if spec.kind == "lif" else self.w
+        return self._multi_step(
+            x, v0, tau_or_w, spec.decay_input, threshold, v_reset, sg, detach, store_v_seq
         )
 
     # -- the NeuronModule contract ----------------------------------------------------------

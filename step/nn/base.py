@@ -58,6 +58,15 @@ class NeuronModule(nn.Module):
     ) -> tuple[Tensor, Tensor | None, State]:
         """Compute the sequence: (spikes, membrane after reset per step or None, final state)."""
 
+    def __getstate__(self) -> dict:
+        # The last call's state and trace may hold an autograd graph, which cannot be deep-copied
+        # or pickled (copy.deepcopy of a trained model, checkpoints): they are not part of the
+        # module's identity, so copies start without them.
+        state = self.__dict__.copy()
+        state["last_state"] = None
+        state["v_seq"] = None
+        return state
+
     def reset(self) -> None:
         """Forget the last call's state and trace (the next call starts from rest anyway)."""
         self.last_state = None
