@@ -16,7 +16,8 @@ DOCS = ROOT / "docs"
 
 
 def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction)]
+    skip = argparse._HelpAction | argparse._SubParsersAction
+    return [a for a in parser._actions if not isinstance(a, skip)]
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import itertools
+import typing
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
@@ -120,20 +121,28 @@ class Backend(ABC):
 
 
 def representative_specs() -> Iterator[NeuronSpec]:
-    """A grid over neuron kinds, reset modes, detach, decay_input and surrogate families."""
+    """A grid over neuron kinds, reset modes, detach, decay_input and surrogate families.
+
+    The reset modes of a kind are those its ``reset`` field accepts; a kind narrows any other
+    axis through its ``grid`` class attribute (ILIF's backward is fixed, PSN has no reset).
+    """
     from step.specs import NEURON_KINDS
 
     surrogates = [SurrogateSpec(kind=k) for k in DEFAULT_ALPHA]
     for kind, cls in sorted(NEURON_KINDS.items()):
         fields = cls.model_fields
-        resets = ["hard", "soft", "none"] if "reset" in fields else [None]
-        decays = [True, False] if "decay_input" in fields else [None]
-        for reset, detach, decay, sg in itertools.product(resets, [False, True], decays, surrogates):
-            data: dict[str, Any] = {"kind": kind, "detach_reset": detach, "surrogate": sg}
-            if reset is not None:
-                data["reset"] = reset
-            if decay is not None:
-                data["decay_input"] = decay
+        resets: tuple[Any, ...] = typing.get_args(fields["reset"].annotation) or ("hard",)
+        axes: dict[str, tuple[Any, ...]] = {
+            "reset": resets,
+            "detach_reset": (False, True),
+            "decay_input": (True, False) if "decay_input" in fields else (None,),
+            "surrogate": tuple(surrogates),
+            **cls.grid,
+        }
+        names = list(axes)
+        for values in itertools.product(*(axes[n] for n in names)):
+            data: dict[str, Any] = {"kind": kind}
+            data.update({n: v for n, v in zip(names, values, strict=True) if v is not None})
             yield cls.parse(data)
 
 

@@ -13,10 +13,10 @@ Nothing is ever computed by the reference code while being reported as another b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How a backend computes something; ordered from best to worst."""
 
     NATIVE = "native"

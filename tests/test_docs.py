@@ -42,4 +42,4 @@ def test_every_hook_is_documented() -> None:
     assert hooks
     for fn in hooks:
         doc = inspect.getdoc(fn) or ""
-        assert "Return" in doc and "Called" in doc, f"{fn.__name__}: say when it is called and what it returns"
+        assert "Return" in doc and "Called" in doc, f"{fn.__name__}: say when, and what it returns"

@@ -47,7 +47,8 @@ def test_wheel_puts_everything_under_step(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"step", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
+    name, version = wheel.name.split("-")[:2]
+    assert tops == {"step", f"{name}-{version}.dist-info"}
     assert "step/plugins/__init__.py" in names
     assert "step/reference/plugin.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from step.reference.surrogates import SpikeFunction, surrogate_grad
 from step.registry import get_backend
-from step.specs import DEFAULT_ALPHA, parse_neuron
+from step.specs import DEFAULT_ALPHA
 from step.trace import trace
 
 # (spec, input, spikes, v after reset) -- each line is worked out in the comment beside it.
@@ -191,7 +191,9 @@ def test_soft_reset_if_conserves_charge(xs: list[float], th: float) -> None:
     st.floats(1.01, 20.0), st.floats(-1.0, 1.0), st.floats(0.05, 2.0),
     st.lists(floats, min_size=1, max_size=20),
 )
-def test_lif_decay_input_forms_agree(tau: float, v_reset: float, gap: float, xs: list[float]) -> None:
+def test_lif_decay_input_forms_agree(
+    tau: float, v_reset: float, gap: float, xs: list[float]
+) -> None:
     # decay_input=True with input x equals decay_input=False with input x / tau
     th = v_reset + gap
     a = trace({"kind": "lif", "tau": tau, "v_reset": v_reset, "v_threshold": th}, xs)
@@ -202,7 +204,8 @@ def test_lif_decay_input_forms_agree(tau: float, v_reset: float, gap: float, xs:
 
 @given(st.floats(1.01, 50.0), st.floats(-1.0, 1.0), st.integers(1, 40))
 def test_silence_stays_at_rest(tau: float, v_reset: float, T: int) -> None:
-    t = trace({"kind": "lif", "tau": tau, "v_reset": v_reset, "v_threshold": v_reset + 1}, [0.0] * T)
+    spec = {"kind": "lif", "tau": tau, "v_reset": v_reset, "v_threshold": v_reset + 1}
+    t = trace(spec, [0.0] * T)
     assert t.spikes == [0] * T
     # from rest, zero input gives h = v_r + (0 - 0)/tau = v_r: the membrane never moves
     assert t.v == pytest.approx([v_reset] * T, abs=1e-12)

@@ -1,4 +1,4 @@
-"""The fused fast path gives what the step-by-step definition gives: spikes, membranes, gradients."""
+"""The fused fast path gives what the step-by-step definition gives: spikes, membrane, gradients."""
 
 from __future__ import annotations
 

@@ -110,4 +110,5 @@ def test_assignments_nest_and_convert() -> None:
 
 def test_learnable_parameters_listed() -> None:
     assert parse_neuron("plif").learnable_parameters() == {"w": "1/tau = sigmoid(w)"}
-    assert "v_threshold" in parse_neuron({"kind": "lif", "learn_threshold": True}).learnable_parameters()
+    learnt = parse_neuron({"kind": "lif", "learn_threshold": True}).learnable_parameters()
+    assert "v_threshold" in learnt

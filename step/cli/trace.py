@@ -120,7 +120,8 @@ def plot(path: str, spec: Any, inputs: list[float], results: dict[str, dict]) ->
     def draw(fig: Any) -> None:
         ax_v, ax_s = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
         for i, (name, r) in enumerate(ran.items()):
-            ax_v.step(steps, r["v"], where="post", label=name, linestyle=["-", "--", ":", "-."][i % 4])
+            style = ["-", "--", ":", "-."][i % 4]
+            ax_v.step(steps, r["v"], where="post", label=name, linestyle=style)
             ts = [t for t, s in zip(steps, r["spikes"], strict=True) if s]
             ax_s.scatter(ts, [i] * len(ts), marker="|", s=200)
         ax_v.axhline(spec.v_threshold, color="grey", linewidth=0.8, label="v_threshold")

@@ -44,7 +44,10 @@ class _Sequence(torch.autograd.Function):
         v_seq = torch.empty_like(x)
         v = v0
         for t in range(x.shape[0]):
-            h = torch.addcmul(bx[t], v, a) if isinstance(a, Tensor) else torch.add(bx[t], v, alpha=a)
+            if isinstance(a, Tensor):
+                h = torch.addcmul(bx[t], v, a)
+            else:
+                h = torch.add(bx[t], v, alpha=a)
             h_seq[t] = h
             s = h > thr
             if spec.reset == "hard":

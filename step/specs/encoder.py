@@ -91,7 +91,8 @@ def parse_encoder(data: Any) -> EncoderSpec:
     if isinstance(data, str):
         data = {"kind": data}
     if not isinstance(data, dict):
-        raise SpecError(f"an encoder spec is a mapping with a 'kind' key, got {type(data).__name__}")
+        got = type(data).__name__
+        raise SpecError(f"an encoder spec is a mapping with a 'kind' key, got {got}")
     kind = data.get("kind")
     if kind not in ENCODER_KINDS:
         known = ", ".join(ENCODER_KINDS)

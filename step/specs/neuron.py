@@ -60,6 +60,12 @@ class NeuronSpec(Spec):
 
     #: The learnable parameters the reference creates for this kind (name -> meaning).
     learnable: ClassVar[dict[str, str]] = {}
+    #: What ``forward`` returns: binary ``spikes``, ``graded`` spike counts, or the
+    #: ``membrane`` itself (a non-spiking readout). Comparisons and docs read it.
+    output: ClassVar[str] = "spikes"
+    #: Values :func:`step.backend.representative_specs` tries per field, where a kind accepts
+    #: fewer than the base grid (a fixed surrogate, no reset to detach).
+    grid: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     def learnable_parameters(self) -> dict[str, str]:
         """Names of the trainable parameters this spec creates, with their meaning."""

@@ -18,7 +18,8 @@ class NumpyBackend(Backend):
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind not in ("if", "lif"):
-            return Support.unsupported(f"the numpy example computes only if and lif, not {spec.kind}")
+            return Support.unsupported(
+                f"the numpy example computes only if and lif, not {spec.kind}")
         if spec.learn_threshold:
             return Support.unsupported(f"a learnable threshold needs gradients: {NO_AUTOGRAD}")
         return Support(Level.NATIVE, Level.UNSUPPORTED, "numpy loop over time", NO_AUTOGRAD)
