@@ -112,12 +112,17 @@ class Backend(ABC):
         return module
 
     # -- summary -----------------------------------------------------------------------------
-    def support_summary(self) -> dict[str, int]:
-        """Counts of native / emulated / unsupported over :func:`representative_specs`."""
-        counts: Counter[str] = Counter({lv.value: 0 for lv in Level})
+    def support_summary(self) -> dict[str, dict[str, int]]:
+        """Native / emulated / unsupported counts over :func:`representative_specs`, for the
+        forward pass and the gradient separately (a backend may run a spec but not train it)."""
+        counts: dict[str, Counter[str]] = {
+            part: Counter({lv.value: 0 for lv in Level}) for part in ("forward", "gradient")
+        }
         for spec in representative_specs():
-            counts[self.neuron_support(spec).overall.value] += 1
-        return dict(counts)
+            support = self.neuron_support(spec)
+            counts["forward"][support.forward.value] += 1
+            counts["gradient"][support.gradient.value] += 1
+        return {part: dict(c) for part, c in counts.items()}
 
 
 def representative_specs() -> Iterator[NeuronSpec]:

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the discovered backends, their versions and support",
         description="List every backend found through the step.backends entry points, with "
         "library version, availability (reason and install hint when unavailable) and how "
-        "many representative neuron specs each computes natively, emulated or not at all.",
+        "many representative neuron specs each computes natively, emulated or not at all, "
+        "for the forward pass and for the gradient.",
     )
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(run=run)
@@ -40,14 +41,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="STEP backends")
-    for col in ("backend", "library", "version", "status", "native/emulated/unsupported"):
+    for col in ("backend", "library", "version", "status", "forward n/e/u", "gradient n/e/u"):
         table.add_column(col)
     for r in rows:
         status = "[green]available[/]" if r["available"] else f"[red]unavailable[/]: {r['reason']}"
         if r["install_hint"]:
             status += f" ({r['install_hint']})"
-        sup = r["support"]
-        counts = f"{sup['native']}/{sup['emulated']}/{sup['unsupported']}" if sup else "-"
-        table.add_row(r["name"], r["library"] or "-", r["version"] or "-", status, counts)
+        sup = r["support"] or {}
+        counts = [f"{c['native']}/{c['emulated']}/{c['unsupported']}" if c else "-"
+                  for c in (sup.get("forward"), sup.get("gradient"))]
+        table.add_row(r["name"], r["library"] or "-", r["version"] or "-", status, *counts)
     Console().print(table)
+    Console().print("n/e/u: how many of a grid of representative neuron specs each backend runs "
+                    "natively, emulated, or not at all (step trace --backend all shows one spec)")
     return ExitCode.OK
