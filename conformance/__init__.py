@@ -1,1 +1,18 @@
-"""The conformance suite (being written)."""
+"""The conformance suite: does each backend compute STEP's canonical equations?
+
+It runs a catalogue of cases on every backend and judges each against the canonical equations
+under a stated tolerance policy, one honest outcome per (backend, case). See
+docs/conformance.md; ``step conformance`` is the command, ``step.conformance.pytest_plugin``
+runs the same cases inside a backend author's pytest session.
+
+Modules (import them directly; this package imports nothing heavy):
+
+- :mod:`.policy`: tolerances per dtype and the outcome vocabulary;
+- :mod:`.drives`, :mod:`.cases`: input drives and the case catalogue (one factory per neuron
+  kind);
+- :mod:`.expect`: the reference expectation of a case, from the functional equations;
+- :mod:`.modes`: how each mode calls a backend's module;
+- :mod:`.compare`: spikes, membrane and gradient comparisons;
+- :mod:`.runner`: running cases on backends;
+- :mod:`.report_json`, :mod:`.report_md`, :mod:`.report_html`, :mod:`.plots`: the reports.
+"""

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor
-
 from step.conformance.policy import Tolerance
+from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,10 @@ def compare_spikes(
     if bad is not None:
         return bad, valid
     assert got is not None
+    if got.dtype != expected.dtype:  # the module contract: spikes in the input's dtype
+        return Verdict(Divergence("spikes", None, (), None, None, where,
+                                  message=f"dtype {got.dtype}, expected {expected.dtype} "
+                                          "(the input's)")), valid
     differ = got.detach().to(expected.dtype) != expected
     if not differ.any():
         return Verdict(), valid

@@ -27,7 +27,7 @@ that close.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 
 import torch
 
@@ -67,7 +67,7 @@ def torch_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "float64": torch.float64}[name]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The outcome of one (backend, case), as written in the report's ``status`` field."""
 
     #: Matched the reference within the policy; the backend computes the spec natively.

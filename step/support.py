@@ -36,6 +36,11 @@ class Support:
     gradient: Level
     forward_how: str = ""
     gradient_how: str = ""
+    #: The precision the library's backward really computes in when it is coarser than the
+    #: input's ("float32" for a library that returns float32 spikes from float64 input): a
+    #: declared limitation, which the conformance suite reports instead of failing on.
+    gradient_precision: str | None = None
+    precision_how: str = ""
 
     @property
     def level(self) -> Level:
@@ -63,6 +68,8 @@ class Support:
             "gradient": self.gradient.value,
             "forward_how": self.forward_how,
             "gradient_how": self.gradient_how,
+            "gradient_precision": self.gradient_precision,
+            "precision_how": self.precision_how,
         }
 
     @classmethod
@@ -83,4 +90,5 @@ class Support:
 
         fwd, fhow = worse(self.forward, self.forward_how, other.forward, other.forward_how)
         grad, ghow = worse(self.gradient, self.gradient_how, other.gradient, other.gradient_how)
-        return Support(fwd, grad, fhow, ghow)
+        coarse = self if self.gradient_precision else other
+        return Support(fwd, grad, fhow, ghow, coarse.gradient_precision, coarse.precision_how)

@@ -29,7 +29,7 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from step.specs import NeuronSpec
 from step.support import Level, Support
@@ -123,4 +123,12 @@ def plan(spec: NeuronSpec) -> BrainCogPlan:
     if dynamics.forward is UNSUPPORTED:
         return BrainCogPlan(dynamics)
     name, alpha, at_equality, grad = _surrogate(spec)
-    return BrainCogPlan(dynamics.combine(grad), NODES[spec.kind], name, alpha, at_equality)
+    support = dynamics.combine(grad)
+    if name != "step":
+        support = replace(
+            support, gradient_precision="float32",
+            precision_how="BrainCog's surrogates keep alpha as a float32 parameter and AtanGrad, "
+            "QGateGrad and GateGrad return float32 spikes for float64 input, so their backward "
+            "is float32-accurate",
+        )
+    return BrainCogPlan(support, NODES[spec.kind], name, alpha, at_equality)

@@ -25,7 +25,7 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from step.specs import NeuronSpec
 from step.support import Level, Support
@@ -138,4 +138,11 @@ def plan(spec: NeuronSpec) -> NorsePlan:
     if dynamics.forward is UNSUPPORTED:
         return NorsePlan(dynamics)
     method, alpha, scale, grad = _surrogate(spec)
-    return NorsePlan(dynamics.combine(grad), method, alpha, scale)
+    support = dynamics.combine(grad)
+    if method == "heavi_erfc":
+        support = replace(
+            support, gradient_precision="float32",
+            precision_how="Norse 1.1.0's heavi_erfc backward divides by "
+            "torch.as_tensor(np.pi).sqrt(), a float32 constant, whatever the input dtype",
+        )
+    return NorsePlan(support, method, alpha, scale)

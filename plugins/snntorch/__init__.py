@@ -27,6 +27,8 @@ reset cannot be detached. In those cases the adapter runs ``Leaky(reset_mechanis
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
@@ -124,7 +126,12 @@ class SnnTorchBackend(Backend):
             )
             forward = forward.combine(Support(Level.EMULATED, Level.EMULATED, plif, plif))
         sg_level, sg_how = _surrogate_support(spec.surrogate)
-        return forward.combine(Support(Level.NATIVE, sg_level, "", sg_how))
+        return replace(
+            forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),
+            gradient_precision="float32",
+            precision_how="snnTorch's spike functions return float32 spikes whatever the input "
+            "dtype (e.g. ATan.forward ends in .float()), so the surrogate backward runs in float32",
+        )
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
         from step.plugins.snntorch.neurons import SnnTorchNeuron

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from step import __version__
-from step.cli import backends, trace
+from step.cli import backends, conformance, energy, models, probe, study, sweep, trace, train
 from step.cli.exit_codes import ExitCode
 from step.errors import StepError
 
-COMMANDS = [backends, trace]
+COMMANDS = [backends, trace, train, models, conformance, energy, study, sweep, probe]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,209 @@
+"""The case catalogue: what the conformance suite runs on every backend.
+
+A case is a neuron spec, an input drive (:mod:`.drives`), a mode (how the backend's module is
+called, :mod:`.modes`) and a dtype. Cases come from one factory per neuron kind, registered with
+:func:`register_cases` under the kind's name in :data:`step.specs.NEURON_KINDS`; a kind that has
+no factory yet gets :func:`standard_cases` on its default spec, so a new neuron is tested the
+moment it is registered and a neuron zoo adds its own cases without touching the runner.
+
+Budget: every case builds its neuron once and uses B=4, N=16 and T<=64 (one long case, T=512),
+so the whole catalogue runs on five backends in well under two minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from step.conformance.policy import DTYPES
+
+from step.specs import NEURON_KINDS, IFSpec, LIFSpec, NeuronSpec, PLIFSpec, SurrogateSpec
+from step.specs.surrogate import DEFAULT_ALPHA
+
+#: Modes that compare the forward pass; each is implemented in :mod:`.modes`.
+FORWARD_MODES = ("multi-step", "single-step", "state-reset", "batch-change")
+#: Modes that compare gradients against the reference's autograd.
+GRADIENT_MODES = ("input-grad", "param-grad")
+
+#: Drives run in multi-step mode on every spec of the standard grid.
+FORWARD_DRIVES = ("constant", "ramp", "random", "sparse", "silence", "large", "negative")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance check (see the module docstring)."""
+
+    name: str                 # short label of the spec, e.g. "lif-tau5-soft"
+    spec: NeuronSpec
+    drive: str
+    mode: str
+    feature: str              # column of the capability matrix
+    T: int = 32
+    B: int = 4
+    N: int = 16
+    dtype: str = "float32"
+    strict_threshold: bool = False  # no near-threshold allowance: the case tests the fire rule
+    seed: int = field(default=-1)
+
+    def __post_init__(self) -> None:
+        if self.mode not in FORWARD_MODES + GRADIENT_MODES:
+            raise ValueError(f"unknown conformance mode {self.mode!r}")
+        if self.seed < 0:  # stable per case, so adding a case never changes another's input
+            key = f"{self.name}/{self.drive}/{self.mode}/{self.T}".encode()
+            object.__setattr__(self, "seed", zlib.crc32(key) % 2**31)
+
+    @property
+    def id(self) -> str:
+        """Unique name: ``spec/drive/mode/T/dtype`` (what ``--cases`` matches)."""
+        return f"{self.name}/{self.drive}/{self.mode}/T{self.T}/{self.dtype}"
+
+    @property
+    def aspect(self) -> str:
+        """``forward`` or ``gradient``: which support level of the backend applies."""
+        return "gradient" if self.mode in GRADIENT_MODES else "forward"
+
+
+CaseFactory = Callable[[], Iterable[Case]]
+
+#: neuron kind -> factory of its cases (dtype left at float32; :func:`catalogue` expands it).
+CASE_FACTORIES: dict[str, CaseFactory] = {}
+
+
+def register_cases(kind: str) -> Callable[[CaseFactory], CaseFactory]:
+    """Decorator: the cases of neuron kind ``kind`` (a key of ``NEURON_KINDS``)."""
+
+    def add(factory: CaseFactory) -> CaseFactory:
+        if kind in CASE_FACTORIES:
+            raise ValueError(f"conformance cases for {kind!r} are registered twice")
+        CASE_FACTORIES[kind] = factory
+        return factory
+
+    return add
+
+
+def standard_cases(name: str, spec: NeuronSpec, feature: str) -> list[Case]:
+    """Every forward drive in multi-step mode, then the modes and T=1 on the random drive."""
+    cases = [Case(name, spec, drive, "multi-step", feature) for drive in FORWARD_DRIVES]
+    cases += [
+        Case(name, spec, "random", "single-step", "single-step"),
+        Case(name, spec, "random", "state-reset", "state reset"),
+        Case(name, spec, "random", "batch-change", "batch change"),
+        Case(name, spec, "random", "multi-step", "T=1", T=1),
+    ]
+    return cases
+
+
+def gradient_cases(name: str, spec: NeuronSpec, feature: str = "input gradient") -> list[Case]:
+    """The input gradient, and the learnable parameters' gradients when the spec has any."""
+    cases = [Case(name, spec, "random", "input-grad", feature)]
+    if spec.learnable_parameters():
+        cases.append(Case(name, spec, "random", "param-grad", "parameter gradient"))
+    return cases
+
+
+def threshold_case(name: str, spec: NeuronSpec) -> Case:
+    """Inputs that put ``h`` exactly on the threshold: the strict ``>`` rule, no allowance."""
+    return Case(name, spec, "at-threshold", "multi-step", "fire at threshold", T=16,
+                strict_threshold=True)
+
+
+@register_cases("if")
+def if_cases() -> list[Case]:
+    specs = {
+        "if": IFSpec(),
+        "if-soft": IFSpec(reset="soft"),
+        "if-noreset": IFSpec(reset="none"),
+        "if-th0.5-vr-0.25": IFSpec(v_threshold=0.5, v_reset=-0.25),
+    }
+    features = {"hard": "IF", "soft": "soft reset", "none": "no reset"}
+    cases = [c for n, s in specs.items() for c in standard_cases(n, s, features[s.reset])]
+    cases += [threshold_case("if", specs["if"]), threshold_case("if-soft", specs["if-soft"])]
+    cases += gradient_cases("if", specs["if"])
+    learnt = IFSpec(reset="soft", learn_threshold=True)
+    cases += gradient_cases("if-soft-learnth", learnt)
+    return cases
+
+
+@register_cases("lif")
+def lif_cases() -> list[Case]:
+    specs = {
+        "lif-tau2": LIFSpec(tau=2.0),
+        "lif-tau5": LIFSpec(tau=5.0),
+        "lif-tau3-th0.5-vr-0.2": LIFSpec(tau=3.0, v_threshold=0.5, v_reset=-0.2),
+        "lif-tau5-soft": LIFSpec(tau=5.0, reset="soft"),
+        "lif-tau5-noreset": LIFSpec(tau=5.0, reset="none"),
+        "lif-tau4-nodecay": LIFSpec(tau=4.0, decay_input=False),
+    }
+    cases: list[Case] = []
+    for name, spec in specs.items():
+        feature = {"soft": "soft reset", "none": "no reset"}.get(spec.reset, "LIF")
+        if not spec.decay_input:
+            feature = "decay_input=False"
+        cases += standard_cases(name, spec, feature)
+        cases += gradient_cases(name, spec)
+    cases.append(Case("lif-tau5", specs["lif-tau5"], "random", "multi-step", "long sequence",
+                      T=512))
+    cases += [
+        threshold_case("lif-tau2", specs["lif-tau2"]),
+        threshold_case("lif-tau2-soft", LIFSpec(tau=2.0, reset="soft")),
+        threshold_case("lif-tau2-nodecay", LIFSpec(tau=2.0, decay_input=False)),
+    ]
+    for kind in DEFAULT_ALPHA:  # every surrogate family: its gradient, and its fire rule
+        if kind == "atan":  # the default: lif-tau5 and lif-tau2 cover it
+            continue
+        surrogate = SurrogateSpec(kind=kind)
+        cases.append(Case(f"lif-tau5-{kind}", LIFSpec(tau=5.0, surrogate=surrogate), "random",
+                          "input-grad", f"surrogate {kind}"))
+        cases.append(threshold_case(f"lif-tau2-{kind}", LIFSpec(tau=2.0, surrogate=surrogate)))
+    cases += gradient_cases("lif-tau5-detach", LIFSpec(tau=5.0, detach_reset=True),
+                            "reset gradient")
+    cases += gradient_cases("lif-tau5-soft-detach",
+                            LIFSpec(tau=5.0, reset="soft", detach_reset=True), "reset gradient")
+    cases += gradient_cases("lif-tau5-learnth", LIFSpec(tau=5.0, learn_threshold=True))
+    return cases
+
+
+@register_cases("plif")
+def plif_cases() -> list[Case]:
+    specs = {"plif-tau2": PLIFSpec(tau=2.0), "plif-tau4-soft": PLIFSpec(tau=4.0, reset="soft")}
+    cases: list[Case] = []
+    for name, spec in specs.items():
+        cases += standard_cases(name, spec, "PLIF" if spec.reset == "hard" else "soft reset")
+        cases += gradient_cases(name, spec)
+    cases.append(threshold_case("plif-tau2", specs["plif-tau2"]))
+    return cases
+
+
+def cases_for_kind(kind: str) -> list[Case]:
+    """The cases of one neuron kind: its factory's, or the standard grid on its defaults."""
+    factory = CASE_FACTORIES.get(kind)
+    if factory is not None:
+        return list(factory())
+    spec = NEURON_KINDS[kind]()
+    return standard_cases(kind, spec, kind.upper()) + gradient_cases(kind, spec)
+
+
+def catalogue(dtypes: Iterable[str] = DTYPES, pattern: str | None = None) -> list[Case]:
+    """Every case of every registered neuron kind, in each dtype, optionally filtered.
+
+    ``pattern`` is a shell-style glob over :attr:`Case.id` (``lif-*/random/*``); a pattern
+    without wildcards matches as a substring (``single-step``).
+    """
+    dtypes = list(dtypes)
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown:
+        raise ValueError(f"unknown dtype {unknown[0]!r}: choose from {', '.join(DTYPES)}")
+    out: list[Case] = []
+    for kind in sorted(NEURON_KINDS):
+        for case in cases_for_kind(kind):
+            out += [replace(case, dtype=d) for d in dtypes]
+    if pattern:
+        glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
+        out = [c for c in out if fnmatch.fnmatchcase(c.id, glob)]
+    ids = [c.id for c in out]
+    if len(ids) != len(set(ids)):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f"two conformance cases share the id {dup!r}")
+    return out

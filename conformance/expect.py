@@ -1,0 +1,108 @@
+"""What a case should produce: the canonical equations run directly, never a backend module.
+
+The expectation is computed from :func:`step.reference.functional.neuron_step` in the case's
+dtype, so the reference *backend* (a module built through the plugin system) is judged like any
+other backend and a faulty subclass of it is caught. ``neuron_step`` also returns the charged
+membrane ``h``, from which the near-threshold margin ``h - v_th`` of the policy comes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from step.conformance.cases import Case
+from step.conformance.drives import make_drive
+from step.conformance.policy import TOLERANCES, torch_dtype
+from torch import Tensor
+
+from step.reference.functional import neuron_step
+from step.specs import NeuronSpec
+
+
+@dataclass
+class Expected:
+    """The reference's answer for one case's main input."""
+
+    x: Tensor                # the input [T, B, N]
+    spikes: Tensor           # [T, B, N]
+    v: Tensor                # membrane after reset, [T, B, N]
+    margin: Tensor           # h - v_th, [T, B, N]
+    final_v: Tensor          # [B, N]
+    grads: dict[str, Tensor] = field(default_factory=dict)  # "x" and learnable parameters
+
+
+def initial_parameters(spec: NeuronSpec, dtype: torch.dtype) -> dict[str, Tensor]:
+    """The learnable parameters at their canonical initial values (PLIF w0 = -ln(tau - 1))."""
+    params: dict[str, Tensor] = {}
+    if spec.kind == "plif":
+        params["w"] = torch.tensor(-math.log(spec.tau - 1.0), dtype=dtype)
+    if spec.learn_threshold:
+        params["v_threshold"] = torch.tensor(spec.v_threshold, dtype=dtype)
+    return params
+
+
+#: Gradient cases redraw their input (next seed) until no charged membrane of the reference
+#: lies this close to the threshold, so that a legitimate near-threshold flip never stops a
+#: gradient from being compared.
+GRADIENT_CLEARANCE = 10 * TOLERANCES["float32"].threshold_band
+
+
+def case_input(case: Case, attempt: int = 0) -> Tensor:
+    """The case's main input, drawn from its seed (and the attempt) in its dtype."""
+    return make_drive(case.drive, case.T, case.B, case.N, case.spec, case.seed + 1009 * attempt,
+                      torch_dtype(case.dtype))
+
+
+def loss_weights(case: Case, like: Tensor) -> Tensor:
+    """Fixed random weights of the spikes in the gradient cases' loss, sum(w * s)."""
+    gen = torch.Generator().manual_seed(case.seed + 1)
+    w = 0.5 + torch.rand(like.shape, generator=gen, dtype=torch.float64)
+    return w.to(like.dtype)
+
+
+def expected(case: Case) -> Expected:
+    """Run the canonical equations on the case's input (with gradients for gradient modes)."""
+    if case.aspect == "forward":
+        return _run(case, case_input(case))
+    for attempt in range(20):
+        exp = _run(case, case_input(case, attempt))
+        if float(exp.margin.abs().min()) > GRADIENT_CLEARANCE:
+            break
+    return exp
+
+
+def _run(case: Case, x: Tensor) -> Expected:
+    spec = case.spec
+    dtype = torch_dtype(case.dtype)
+    params = initial_parameters(spec, dtype)
+    grad = case.aspect == "gradient"
+    leaves = {"x": x.clone().requires_grad_(True)} if grad else {"x": x}
+    for name, value in params.items():
+        leaves[name] = value.clone().requires_grad_(grad)
+    v_th = leaves.get("v_threshold", spec.v_threshold)
+    if spec.kind == "plif":
+        inv_tau: float | Tensor | None = torch.sigmoid(leaves["w"])
+    elif spec.kind == "if":
+        inv_tau = None
+    else:
+        inv_tau = 1.0 / spec.tau
+    with torch.enable_grad() if grad else torch.no_grad():
+        v = torch.full_like(x[0], spec.v_reset)
+        spikes, vs, margins = [], [], []
+        for t in range(x.shape[0]):
+            s, v, h = neuron_step(spec, leaves["x"][t], v, v_th, inv_tau)
+            spikes.append(s)
+            vs.append(v)
+            margins.append(h - v_th)
+        s_seq = torch.stack(spikes)
+        grads: dict[str, Tensor] = {}
+        if grad:
+            loss = (s_seq * loss_weights(case, s_seq)).sum()
+            names = list(leaves)
+            values = torch.autograd.grad(loss, [leaves[n] for n in names], allow_unused=True)
+            grads = {n: (g if g is not None else torch.zeros_like(leaves[n]))
+                     for n, g in zip(names, values, strict=True)}
+    return Expected(x=x, spikes=s_seq.detach(), v=torch.stack(vs).detach(),
+                    margin=torch.stack(margins).detach(), final_v=v.detach(), grads=grads)
