@@ -28,7 +28,6 @@ reset cannot be detached. In those cases the adapter runs ``Leaky(reset_mechanis
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
