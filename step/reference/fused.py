@@ -42,25 +42,29 @@ class _Sequence(torch.autograd.Function):
             bx = (x * kk if spec.decay_input else x) + kk * v_r
         h_seq = torch.empty_like(x)
         v_seq = torch.empty_like(x)
+        v_reset = torch.full((), v_r, dtype=dtype, device=x.device)
         v = v0
+        # each step writes straight into the stored sequences (no temporaries to copy)
         for t in range(x.shape[0]):
+            h = h_seq[t]
             if isinstance(a, Tensor):
-                h = torch.addcmul(bx[t], v, a)
+                torch.addcmul(bx[t], v, a, out=h)
             else:
-                h = torch.add(bx[t], v, alpha=a)
-            h_seq[t] = h
-            s = h > thr
+                torch.add(bx[t], v, alpha=a, out=h)
+            v = v_seq[t]
             if spec.reset == "hard":
-                v = torch.where(s, torch.as_tensor(v_r, dtype=dtype), h)
+                torch.where(h > thr, v_reset, h, out=v)
             elif spec.reset == "soft":
-                v = h - s.to(dtype) * thr
+                torch.sub(h, (h > thr).to(dtype) * thr, out=v)
             else:
-                v = h
-            v_seq[t] = v
+                v.copy_(h)
         spikes = (h_seq > thr).to(dtype)
         ctx.set_materialize_grads(False)
         ctx.spec, ctx.th_value = spec, th_value
-        ctx.save_for_backward(h_seq, v_seq, v0, x, k, th)
+        # only h is needed to recompute spikes and surrogates; v[t-1] and x only for d/dk
+        needs_k = k is not None and k.requires_grad
+        ctx.save_for_backward(h_seq, v_seq if needs_k else None, v0 if needs_k else None,
+                              x if needs_k else None, k, th)
         return spikes, v_seq
 
     @staticmethod
@@ -85,13 +89,15 @@ class _Sequence(torch.autograd.Function):
             a = 1.0 - kk
         gs_g = g_spikes * g if g_spikes is not None else torch.zeros_like(h_seq)
         g_h = torch.empty_like(h_seq)
-        g_vt = torch.empty_like(h_seq)  # total gradient reaching v[t]
+        keep_gv = th is not None and ctx.needs_input_grad[3]
+        g_vt = torch.empty_like(h_seq) if keep_gv else None  # total gradient reaching v[t]
         carry = torch.zeros_like(h_seq[0])
         for t in range(h_seq.shape[0] - 1, -1, -1):
-            gv = carry + g_v[t] if g_v is not None else carry
-            g_vt[t] = gv
-            gh = torch.addcmul(gs_g[t], gv, dv_dh[t])
-            g_h[t] = gh
+            gv = carry if g_v is None else carry + g_v[t]
+            if g_vt is not None:
+                g_vt[t] = gv
+            gh = g_h[t]
+            torch.addcmul(gs_g[t], gv, dv_dh[t], out=gh)
             carry = gh * a
         g_x = g_h if spec.kind == "if" or not spec.decay_input else g_h * (
             k.to(dtype) if k is not None else 1.0 / spec.tau)
