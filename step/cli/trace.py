@@ -73,10 +73,14 @@ def _entry(t: Any, support: Any) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step.specs import apply_assignments, parse_neuron
+    from step.specs import NEURON_KINDS, apply_assignments, parse_neuron
 
     inputs = parse_inputs(args.input)
-    spec = parse_neuron(apply_assignments({"kind": args.neuron}, args.sets))
+    data = apply_assignments({"kind": args.neuron}, args.sets)
+    cls = NEURON_KINDS.get(args.neuron)
+    if cls is not None and "T" in cls.model_fields and "T" not in data:
+        data["T"] = len(inputs)  # PSN, GLIF: one learnt weight per step of this input
+    spec = parse_neuron(data)
     results = collect(spec, inputs, args.backend, args.dtype)
     if args.plot:
         plot(args.plot, spec, inputs, results)
@@ -103,12 +107,19 @@ def render(spec: Any, inputs: list[float], results: dict[str, dict]) -> None:
     for t, x in enumerate(inputs):
         row = [str(t), f"{x:g}"]
         for r in ran.values():
-            row += [f"{r['v'][t]:.6g}", "|" if r["spikes"][t] else "."]
+            row += [f"{r['v'][t]:.6g}", _mark(r["spikes"][t])]
         table.add_row(*row)
     console.print(table)
     for name, r in results.items():
         if r["support"] != "native" or r["spikes"] is None:
             console.print(f"{name}: [yellow]{r['support']}[/] {r.get('reason', '')}")
+
+
+def _mark(s: float) -> str:
+    """'|' for a spike, '.' for none, the value for graded counts and readout membranes."""
+    if s == 0:
+        return "."
+    return "|" if s == 1 else f"{s:.6g}"
 
 
 def plot(path: str, spec: Any, inputs: list[float], results: dict[str, dict]) -> None:

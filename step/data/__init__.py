@@ -7,10 +7,18 @@ Embedded (no download): ``digits`` (static), ``digits_events`` (saccade ON/OFF f
 what to download and where to put it.
 """
 
-from step.data._base import ArraySet, DataSplits, FileSet, batches, epoch_order, stratified_split
+from step.data._base import (
+    ArraySet,
+    DataSplits,
+    FileSet,
+    SampleSet,
+    batches,
+    epoch_order,
+    stratified_split,
+)
 from step.data.registry import DATASETS, dataset_entry, list_datasets, load_dataset
 
 __all__ = [
-    "DATASETS", "ArraySet", "DataSplits", "FileSet", "batches", "dataset_entry", "epoch_order",
-    "list_datasets", "load_dataset", "stratified_split",
+    "DATASETS", "ArraySet", "DataSplits", "FileSet", "SampleSet", "batches", "dataset_entry",
+    "epoch_order", "list_datasets", "load_dataset", "stratified_split",
 ]

@@ -12,6 +12,7 @@ the order an uninterrupted run would have used, without saving any data-loader s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +154,8 @@ def stratified_split(
     """Split indices class by class so every part keeps the class proportions.
 
     Each class's indices are shuffled with a torch generator seeded by ``seed`` (the same on
-    every machine), then cut at ``round(n_c * cumulative fraction)``. Returned index tensors are
-    sorted, so the split does not depend on the order classes are visited.
+    every machine), then cut at ``n_c * cumulative fraction`` rounded half up. Returned index
+    tensors are sorted, so the split does not depend on the order classes are visited.
     """
     if abs(sum(fractions) - 1.0) > 1e-9 or any(f < 0 for f in fractions):
         raise InputError(f"split fractions must be >= 0 and sum to 1, got {list(fractions)}")
@@ -166,7 +167,7 @@ def stratified_split(
         cuts, acc = [0], 0.0
         for f in fractions:
             acc += f
-            cuts.append(round(len(idx) * acc))
+            cuts.append(math.floor(len(idx) * acc + 0.5))  # half up, not to even
         for k in range(len(fractions)):
             parts[k].append(idx[cuts[k]:cuts[k + 1]])
     return [torch.sort(torch.cat(p)).values for p in parts]

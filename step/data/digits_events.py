@@ -29,7 +29,7 @@ DEFAULT_THRESHOLD = 0.1
 
 
 def shift(images: Tensor, dy: int, dx: int) -> Tensor:
-    """Move ``[..., H, W]`` content by (dy, dx) pixels; what leaves the frame is lost, zeros enter."""
+    """Move ``[..., H, W]`` content by (dy, dx) pixels; what leaves is lost, zeros enter."""
     out = torch.zeros_like(images)
     H, W = images.shape[-2:]
     src_y = slice(max(0, -dy), H - max(0, dy))

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from numpy.lib import recfunctions
 import torch.nn.functional as F
+from numpy.lib import recfunctions
 from torch import Tensor
 
 from step.data._base import DataSplits, FileSet, require_dir, stratified_split
@@ -33,7 +33,7 @@ from step.data.registry import register_dataset
 from step.errors import InputError
 
 SPLIT_SEED = 0
-TONIC_HINT = "event datasets need tonic: pip install tonic (or pip install 'step-snn[events]')"
+TONIC_HINT = "event datasets need tonic: pip install tonic"
 CIFAR10DVS_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                       "ship", "truck"]
 
@@ -58,7 +58,8 @@ def to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], T: int,
     return x
 
 
-def _files(folder: Path, suffix: str, label_of: Callable[[Path], int]) -> tuple[list[Path], list[int]]:
+def _files(folder: Path, suffix: str,
+           label_of: Callable[[Path], int]) -> tuple[list[Path], list[int]]:
     paths = sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
     return paths, [label_of(p) for p in paths]
 

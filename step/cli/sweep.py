@@ -1,0 +1,96 @@
+"""``step sweep FILE.yaml``: a grid of ablations, resumable, with a summary table and plot.
+
+Example::
+
+    step sweep ablation.yaml      # base run config + grid over neuron, surrogate, encoder,
+                                  # attention/embedding variant and backend
+
+Each finished run is appended to OUT/runs.jsonl; rerunning skips what is done. The summary is
+written to OUT/sweep.md and OUT/sweep.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from step.cli.exit_codes import ExitCode
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="run a grid of ablations (neuron, surrogate, encoder, backend, ...)",
+        description="Run the product of the grid in FILE.yaml over its base run config; each "
+        "finished run is appended to OUT/runs.jsonl, so a rerun skips what is done. Writes "
+        "OUT/sweep.md and OUT/sweep.png. Example: step sweep ablation.yaml",
+    )
+    p.add_argument("file", metavar="FILE.yaml", help="sweep file: base, grid, out")
+    p.add_argument("--out", help="output folder (overrides the file's out)")
+    p.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from step.specs import load_yaml
+    from step.study.sweep import SweepConfig, run_sweep
+
+    data = load_yaml(args.file)
+    if not isinstance(data, dict):
+        from step.errors import SpecError
+
+        raise SpecError(f"sweep file {args.file} must hold base, grid and out")
+    if args.out:
+        data["out"] = args.out
+    sweep = SweepConfig.parse(data, what=f"sweep file {args.file}")
+    entries = run_sweep(sweep, progress=not args.quiet)
+    out = Path(sweep.out)
+    write_summary(out, entries, list(sweep.grid))
+    render(entries, list(sweep.grid))
+    return ExitCode.OK if any(e["status"] == "trained" for e in entries) else ExitCode.CHECK_FAILED
+
+
+def rows(entries: list[dict], axes: list[str]) -> tuple[list[str], list[list[str]]]:
+    head = [*axes, "status", "test acc", "val acc", "firing rate", "s / epoch", "note"]
+    out = []
+    for e in entries:
+        def f(k: str, fmt: str = ".4f", e: dict = e) -> str:
+            return format(e[k], fmt) if e.get(k) is not None else ""
+
+        out.append([str(e["point"].get(a)) for a in axes] + [
+            e["status"] + (" (done before)" if e.get("reused") else ""), f("test_acc"),
+            f("val_acc"), f("firing_rate"), f("time_per_epoch_s", ".2f"), e.get("error", "")])
+    return head, out
+
+
+def write_summary(out: Path, entries: list[dict], axes: list[str]) -> None:
+    from step._io import save_figure, write_text
+
+    head, body = rows(entries, axes)
+    md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in body]
+    write_text(out / "sweep.md", "# Sweep\n\n" + "\n".join(md) + "\n\n![sweep](sweep.png)\n")
+    trained = [e for e in entries if e["status"] == "trained"]
+
+    def draw(fig: Any) -> None:
+        ax = fig.subplots()
+        labels = [", ".join(f"{v}" for v in e["point"].values()) for e in trained]
+        ax.barh(range(len(trained)), [e["test_acc"] for e in trained])
+        ax.set_yticks(range(len(trained)), labels, fontsize="small")
+        ax.set_xlabel("test accuracy")
+        ax.set_title(" x ".join(axes))
+
+    save_figure(out / "sweep.png", draw, figsize=(8, 1.5 + 0.35 * max(len(trained), 1)))
+
+
+def render(entries: list[dict], axes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    head, body = rows(entries, axes)
+    t = Table(title="sweep")
+    for h in head:
+        t.add_column(h, no_wrap=h == "note", overflow="ellipsis", max_width=40)
+    for r in body:
+        t.add_row(*r)
+    Console().print(t)

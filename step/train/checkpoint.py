@@ -1,0 +1,93 @@
+"""Checkpoints that let a killed run finish with the result an uninterrupted run would give.
+
+A checkpoint holds everything the next epoch depends on: model (with BatchNorm statistics),
+optimizer, scheduler, torch's global RNG, every encoder's generator, the epochs done, the
+history and the best-so-far. The data order needs nothing: it is a function of (seed, epoch).
+It is written whole or not at all (temporary file, then rename), so a kill during the write
+leaves the previous checkpoint intact. The run config is stored too, and resuming with a
+different config is refused: that would silently mix two experiments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from step._io import atomic_path
+from step.errors import InputError
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+
+
+def encoder_states(model: nn.Module) -> list[torch.Tensor]:
+    from step.nn import Encoder
+
+    return [m.generator.get_state() for m in model.modules() if isinstance(m, Encoder)]
+
+
+def set_encoder_states(model: nn.Module, states: list[torch.Tensor]) -> None:
+    from step.nn import Encoder
+
+    encoders = [m for m in model.modules() if isinstance(m, Encoder)]
+    if len(encoders) != len(states):
+        raise InputError("checkpoint does not match the model (different number of encoders)")
+    for m, s in zip(encoders, states, strict=True):
+        m.generator.set_state(s)
+
+
+def save(path: Path, **payload: Any) -> None:
+    """``torch.save`` through a temporary file and a rename."""
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def save_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: Any,
+                    epoch: int, history: list[dict], best: dict, identity: dict) -> None:
+    """The state after ``epoch`` completed epochs."""
+    save(out / CHECKPOINT, model=model.state_dict(), optimizer=optimizer.state_dict(),
+         scheduler=scheduler.state_dict(), torch_rng=torch.get_rng_state(),
+         encoders=encoder_states(model), epoch=epoch, history=history, best=best,
+         identity=identity)
+
+
+def load_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: Any,
+                    identity: dict) -> dict[str, Any]:
+    """Restore everything in place; returns ``{"epoch", "history", "best"}``."""
+    path = out / CHECKPOINT
+    if not path.is_file():
+        raise InputError(f"--resume: no checkpoint at {path} (run without --resume to start)")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("identity") != identity:
+        diff = sorted(k for k in identity if state.get("identity", {}).get(k) != identity[k])
+        raise InputError(f"--resume: the checkpoint at {path} was made with a different config "
+                         f"({', '.join(diff)} differ); use another --out or the same settings")
+    _load_weights(model, state["model"], path)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    set_encoder_states(model, state["encoders"])
+    return {"epoch": state["epoch"], "history": state["history"], "best": state["best"]}
+
+
+def save_best(out: Path, model: nn.Module, epoch: int) -> None:
+    save(out / BEST, model=model.state_dict(), epoch=epoch)
+
+
+def load_best(out: Path, model: nn.Module) -> int:
+    state = torch.load(out / BEST, map_location="cpu", weights_only=False)
+    _load_weights(model, state["model"], out / BEST)
+    return int(state["epoch"])
+
+
+def _load_weights(model: nn.Module, weights: dict, path: Path) -> None:
+    """Load a state dict; a mismatch (the model code changed since) is one line, not a dump."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise InputError(f"{path} does not fit the model as built now (was the model code or "
+                         f"config changed since the run?): {first}") from None

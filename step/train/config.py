@@ -1,0 +1,83 @@
+"""The run config: one pydantic model for ``step train`` flags and ``--config FILE.yaml``.
+
+Unknown keys are errors (:class:`step.specs.Spec` forbids extras), so a misspelt YAML key never
+silently leaves a default in place. Defaults follow the published STEP's recipe (AdamW, cosine
+schedule with linear warm-up, label smoothing 0.1, seed 42), scaled down to runs of minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from step.specs import Spec, apply_assignments, load_yaml
+
+
+class RunConfig(Spec):
+    """Everything that decides a training run's result (``out``/``resume`` only say where/how)."""
+
+    model: str = Field("spiking_mlp", description="registered model name (step.models)")
+    preset: str | None = Field(None, description="model preset; None: the model's default")
+    model_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="config overrides passed to step.models.create"
+    )
+    backend: str = Field("reference", description="backend that builds every neuron")
+    dataset: str = Field("digits", description="registered dataset name (step.data)")
+    data_root: str | None = Field(None, description="folder of a real dataset")
+    img_size: int | None = Field(None, ge=1, description="resize images; None: the model's")
+    train_subset: int | None = Field(None, ge=1, description="use the first N training samples")
+    eval_subset: int | None = Field(None, ge=1, description="use the first N val/test samples")
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    eval_batch_size: int = Field(256, ge=1)
+    lr: float = Field(5e-3, gt=0, description="peak learning rate (AdamW)")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up length, in epochs")
+    min_lr_ratio: float = Field(0.01, ge=0, le=1, description="final lr = lr * min_lr_ratio")
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    seed: int = Field(42, ge=0)
+    device: str = Field("cpu", description="torch device (cpu, cuda)")
+    probe: bool = Field(True, description="temporal probe (reversed/shuffled time) on test")
+    out: str = Field("runs/train", description="output folder")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        import torch
+
+        try:
+            torch.device(v)
+        except RuntimeError:
+            raise ValueError(f"not a torch device: {v!r} (use cpu or cuda)") from None
+        return v
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the result (everything but where it is written)."""
+        return self.model_dump(exclude={"out"})
+
+    def with_(self, **changes: Any) -> RunConfig:
+        """A validated copy with ``changes`` applied."""
+        return RunConfig.parse({**self.model_dump(), **changes})
+
+
+def load_run_config(
+    path: str | None, flags: dict[str, Any], sets: list[str] | None = None
+) -> RunConfig:
+    """Merge a YAML file (if any), command-line flags that were given, and ``--set`` overrides.
+
+    Flags left at None do not override the file; ``--set neuron.tau=3`` edits
+    ``model_overrides`` (values are converted by the model's own config validation).
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        loaded = load_yaml(path)
+        if loaded is not None and not isinstance(loaded, dict):
+            from step.errors import SpecError
+
+            raise SpecError(f"config file {path} must hold a mapping of run settings")
+        data.update(loaded or {})
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if sets:
+        data["model_overrides"] = apply_assignments(dict(data.get("model_overrides") or {}), sets)
+    return RunConfig.parse(data, what=f"run config{f' {path}' if path else ''}")

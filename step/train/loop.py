@@ -1,0 +1,259 @@
+"""``train(cfg)``: one deterministic, resumable training run, written to ``cfg.out``.
+
+Recipe (the published STEP's, scaled down): AdamW, learning rate warmed up linearly for
+``warmup_epochs`` then cosine-decayed to ``lr * min_lr_ratio`` per step, cross-entropy with label
+smoothing. Determinism: the model is built under the seed (weights copied from the reference
+build, see :mod:`step.train.setup`), torch's RNG is re-seeded before training, and each epoch's
+data order is drawn from (seed, epoch); the same config gives bit-identical results.
+
+Model selection uses the validation split only: after every epoch the model is evaluated on
+validation, and the best (highest accuracy, then lowest loss, then earliest) is kept. The test
+split is evaluated once, at the end, on that checkpoint; it never influences which one.
+
+Peak memory is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the process's resident-set high
+water mark) after training minus before it. tracemalloc would be cleaner but sees only Python's
+own allocator, not torch's tensor memory, so it would report almost nothing. A high-water mark
+is per process: compare runs made in separate processes (``step study`` does).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from step._io import write_json
+from step.data import batches, epoch_order
+from step.train import checkpoint as ckpt
+from step.train.config import RunConfig
+from step.train.evaluate import evaluate, temporal_probe
+from step.train.setup import (
+    build_model,
+    data_overrides,
+    environment,
+    load_data,
+    neuron_support,
+)
+
+RESULT = "result.json"
+
+
+def warmup_cosine(total_steps: int, warmup_steps: int, min_ratio: float):
+    """lr factor at step k: linear warm-up to 1, then cosine down to ``min_ratio``."""
+
+    def factor(step: int) -> float:
+        if warmup_steps and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        span = max(total_steps - warmup_steps, 1)
+        progress = min((step - warmup_steps) / span, 1.0)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _better(val: dict, best: dict) -> bool:
+    if best.get("epoch") is None:
+        return True
+    if val["acc"] != best["val_acc"]:
+        return val["acc"] > best["val_acc"]
+    return val["loss"] < best["val_loss"]
+
+
+def _maxrss_mb() -> float:
+    # Linux reports kilobytes, macOS bytes.
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024**2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
+          stop_after: int | None = None) -> dict[str, Any]:
+    """Train, select on validation, test once; returns (and writes) the result.
+
+    ``stop_after=k`` ends this call after k epochs as if the process were killed (the
+    checkpoint is there; ``resume=True`` continues). Its return value is then
+    ``{"status": "stopped", "epochs_done": ...}`` and no result.json is written.
+    """
+    out = Path(cfg.out)
+    data = load_data(cfg)
+    overrides = data_overrides(cfg, data)
+    model, init = build_model(cfg, overrides)
+    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = math.ceil(len(data.train) / cfg.batch_size)
+    schedule = warmup_cosine(cfg.epochs * steps, round(cfg.warmup_epochs * steps),
+                             cfg.min_lr_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    identity = cfg.identity()
+    out.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves no folder behind
+    state: dict[str, Any] = {"epoch": 0, "history": [], "best": {"epoch": None}}
+    if resume:
+        state = ckpt.load_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler,
+                                     identity=identity)
+    eval_kw = {"batch_size": cfg.eval_batch_size, "time_first": data.time_first,
+               "criterion": criterion, "device": cfg.device}
+    rss_before = _maxrss_mb()
+    bar = _Progress(progress, cfg, steps)
+    done_now = 0
+    with bar:
+        for epoch in range(state["epoch"], cfg.epochs):
+            if stop_after is not None and done_now >= stop_after:
+                return {"status": "stopped", "epochs_done": epoch, "out": str(out)}
+            row = _train_epoch(model, data, epoch, cfg, optimizer, scheduler, criterion, bar)
+            val = evaluate(model, data.val, **eval_kw)
+            row.update(val_loss=val["loss"], val_acc=val["acc"])
+            state["history"].append(row)
+            if _better(val, state["best"]):
+                state["best"] = {"epoch": epoch + 1, "val_acc": val["acc"],
+                                 "val_loss": val["loss"]}
+                ckpt.save_best(out, model, epoch + 1)
+            state["epoch"] = epoch + 1
+            ckpt.save_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler,
+                                 epoch=epoch + 1, history=state["history"], best=state["best"],
+                                 identity=identity)
+            bar.epoch_done(row)
+            done_now += 1
+    memory = {"method": "resource.getrusage(RUSAGE_SELF).ru_maxrss delta (MB)",
+              "before_mb": rss_before, "after_mb": _maxrss_mb(),
+              "peak_delta_mb": _maxrss_mb() - rss_before}
+    if cfg.device.startswith("cuda"):
+        memory["cuda_peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 1024**2
+    best_epoch = ckpt.load_best(out, model)
+    test = evaluate(model, data.test, rates=True, **eval_kw)
+    result = {
+        "config": cfg.model_dump(),
+        "dataset": {"name": data.name, "layout": data.layout, "sizes": data.sizes(),
+                    "sample_shape": list(data.sample_shape), "info": data.info},
+        "model": {"name": cfg.model, "config": model.config.model_dump(mode="json"),
+                  "data_overrides": overrides,
+                  "parameters": sum(p.numel() for p in model.parameters())},
+        "environment": environment(cfg.backend, cfg.seed),
+        "neuron_support": neuron_support(model, cfg.backend),
+        "initial_weights": init,
+        "selection": {"split": "val", "rule": "highest val acc, then lowest val loss, then "
+                      "earliest epoch", "best_epoch": best_epoch, **state["best"]},
+        "test": {"acc": test["acc"], "loss": test["loss"], "n": test["n"]},
+        "firing_rates": test["firing_rates"],
+        "history": state["history"],
+        "time_per_epoch_s": _mean([r["train_time_s"] for r in state["history"]]),
+        "memory": memory,
+    }
+    energy = _energy(model, data, cfg)
+    if energy is not None:
+        result["energy"] = energy
+    if cfg.probe:
+        result["temporal_probe"] = temporal_probe(
+            model, data.test, T=int(getattr(model.config, "T", 1)), **eval_kw)
+    write_json(out / RESULT, result)
+    _plot_curve(out / "learning_curve.png", state["history"], cfg)
+    return result
+
+
+def _train_epoch(model: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimizer: Any,
+                 scheduler: Any, criterion: nn.Module, bar: _Progress) -> dict[str, Any]:
+    model.train()
+    order = epoch_order(len(data.train), cfg.seed, epoch)
+    loss_sum, correct, n = 0.0, 0, 0
+    start = time.perf_counter()
+    for x, y in batches(data.train, cfg.batch_size, time_first=data.time_first, order=order):
+        x, y = x.to(cfg.device), y.to(cfg.device)
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = criterion(logits, y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += float(loss.detach()) * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        n += len(y)
+        bar.step()
+    return {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n,
+            "lr": optimizer.param_groups[0]["lr"], "train_time_s": time.perf_counter() - start}
+
+
+def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any] | None:
+    """step.energy's estimate on the test split (None if step.energy is not installed).
+
+    A failure of the estimate is recorded as ``{"error": ...}``: it must not cost the run.
+    """
+    try:
+        from step.energy import estimate
+    except ImportError:
+        return None
+    from step.train.evaluate import fresh_encoders
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), fresh_encoders(model):
+            xs = (x.to(cfg.device) for x, _ in batches(data.test, cfg.eval_batch_size,
+                                                      time_first=data.time_first))
+            report = estimate(model, xs, "45nm", time_first=data.time_first)
+        return {"profile": "45nm", "total_pj": report.total_pj,
+                "break_even_rate": report.break_even_rate, "split": "test"}
+    except Exception as err:  # the energy model is another component; report, don't crash
+        return {"error": f"{type(err).__name__}: {err}"}
+    finally:
+        model.train(was_training)
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+class _Progress:
+    """A rich progress bar on stderr (one task per run), or nothing."""
+
+    def __init__(self, enabled: bool, cfg: RunConfig, steps: int) -> None:
+        self.enabled = enabled
+        self.total = cfg.epochs * steps
+        self.label = f"{cfg.model} on {cfg.backend} (seed {cfg.seed})"
+        self.progress: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True), transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def step(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def epoch_done(self, row: dict) -> None:
+        if self.progress is not None:
+            self.progress.console.print(
+                f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} "
+                f"acc {row['train_acc']:.3f} | val loss {row['val_loss']:.4f} "
+                f"acc {row['val_acc']:.3f} | {row['train_time_s']:.1f} s")
+
+
+def _plot_curve(path: Path, history: list[dict], cfg: RunConfig) -> None:
+    from step._io import save_figure
+
+    def draw(fig: Any) -> None:
+        ax_l, ax_a = fig.subplots(1, 2)
+        ep = [r["epoch"] for r in history]
+        ax_l.plot(ep, [r["train_loss"] for r in history], label="train")
+        ax_l.plot(ep, [r["val_loss"] for r in history], label="val")
+        ax_a.plot(ep, [r["train_acc"] for r in history], label="train")
+        ax_a.plot(ep, [r["val_acc"] for r in history], label="val")
+        ax_l.set(xlabel="epoch", ylabel="loss")
+        ax_a.set(xlabel="epoch", ylabel="accuracy")
+        ax_a.legend()
+        fig.suptitle(f"{cfg.model} / {cfg.dataset} / {cfg.backend} / seed {cfg.seed}")
+
+    save_figure(path, draw, figsize=(8, 3.2))

@@ -1,0 +1,133 @@
+"""Fitting data and model to each other, and building the model with the same start everywhere.
+
+The data and the model must agree on image size, channels, classes and time steps. The model's
+config says what it was built for (``img_size``, ``T``); a resizable dataset follows it, and
+what the data cannot change (classes, channels, the length of a sequence) becomes an override
+of the model config. Every override made here is recorded in the result.
+
+Initial weights: the model is first built on the reference backend under the run's seed, then on
+the chosen backend under the same seed, and every tensor the two share (same name, same shape)
+is copied from the reference build. Backends therefore start from identical weights even if
+building their neurons draws random numbers differently; the fingerprint of those weights goes
+into the result so a study can prove it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from typing import Any
+
+import torch
+from torch import nn
+
+from step.data import DataSplits, dataset_entry, load_dataset
+from step.train.config import RunConfig
+
+
+def model_config(cfg: RunConfig, **extra: Any) -> Any:
+    """The validated model config the run asks for (no model is built)."""
+    from step.models import get_config
+
+    return get_config(cfg.model, cfg.preset, **{**cfg.model_overrides, **extra})
+
+
+def load_data(cfg: RunConfig) -> DataSplits:
+    """The dataset, resized / binned to what the model was configured for."""
+    entry = dataset_entry(cfg.dataset)
+    mcfg = model_config(cfg)
+    options: dict[str, Any] = {}
+    if "img_size" in entry.accepts:
+        options["img_size"] = cfg.img_size or getattr(mcfg, "img_size", None)
+    if "T" in entry.accepts:
+        options["T"] = getattr(mcfg, "T", None)
+    data = load_dataset(cfg.dataset, cfg.data_root, **options)
+    return data.limit(cfg.train_subset, cfg.eval_subset)
+
+
+def data_overrides(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
+    """Model-config changes the data forces (only fields the model has, only where they differ)."""
+    mcfg = model_config(cfg)
+    fields = type(mcfg).model_fields
+    want: dict[str, Any] = {"num_classes": data.num_classes}
+    shape = data.sample_shape
+    if data.layout == "static":
+        want.update(in_channels=shape[0], img_size=shape[-1])
+    elif data.layout == "event":
+        want.update(T=shape[0], in_channels=shape[1], img_size=shape[-1])
+    else:  # sequence [T, F]
+        want.update(T=shape[0])
+        if "in_features" in fields:
+            want["in_features"] = shape[-1]
+    return {k: v for k, v in want.items() if k in fields and getattr(mcfg, k) != v}
+
+
+def build_model(cfg: RunConfig, overrides: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
+    """The model on ``cfg.backend``, initial weights copied from the reference build."""
+    from step.models import create
+
+    kwargs = {**cfg.model_overrides, **overrides}
+    torch.manual_seed(cfg.seed)
+    reference = create(cfg.model, cfg.preset, backend="reference", **kwargs)
+    torch.manual_seed(cfg.seed)
+    model = create(cfg.model, cfg.preset, backend=cfg.backend, **kwargs)
+    ref_state = reference.state_dict()
+    own = model.state_dict()
+    shared = {k: v for k, v in ref_state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(shared, strict=False)
+    torch.manual_seed(cfg.seed)  # training draws start from the same RNG state on every backend
+    info = {
+        "copied_from_reference": len(shared),
+        "backend_only": sorted(set(own) - set(shared)),
+        "reference_only": sorted(set(ref_state) - set(shared)),
+        "fingerprint": fingerprint({k: own[k] for k in shared}),
+    }
+    return model.to(cfg.device), info
+
+
+def fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """sha256 of the tensors' bytes in key order: equal fingerprints, equal weights."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def neuron_support(model: nn.Module, backend: str) -> list[dict[str, Any]]:
+    """Each distinct neuron spec of the model with this backend's forward/gradient support."""
+    from step.nn import NeuronModule
+    from step.registry import get_backend
+
+    b = get_backend(backend)
+    seen: dict[str, dict[str, Any]] = {}
+    for name, m in model.named_modules():
+        if isinstance(m, NeuronModule):
+            key = m.spec.model_dump_json()
+            if key not in seen:
+                seen[key] = {"spec": m.spec.model_dump(), "layers": [],
+                             "support": b.neuron_support(m.spec).to_dict()}
+            seen[key]["layers"].append(name)
+    return list(seen.values())
+
+
+def environment(backend: str, seed: int) -> dict[str, Any]:
+    """Versions and machine: what a person needs to reproduce the numbers."""
+    import step
+    from step.registry import backend_statuses
+
+    status = backend_statuses().get(backend)
+    return {
+        "backend": backend,
+        "backend_library": status.library if status else None,
+        "backend_version": status.version if status else None,
+        "step": step.__version__,
+        "torch": torch.__version__,
+        "numpy": __import__("numpy").__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "seed": seed,
+    }
