@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml examples/step-numpy-backend/pyproject.toml
 	$(PY) -m pip install -q -e examples/step-numpy-backend
 	touch $(STAMP)
 
+# The main job: the cross-backend fairness study on the embedded digits (every installed
+# backend, same weights and data order, 2 seeds): runs/study/study.html, .md and .json.
 run: $(STAMP)
-	$(VENV)/bin/step backends
-	$(VENV)/bin/step trace --neuron lif --set tau=2 --set v_threshold=1 --set v_reset=0 \
-		--input 2,2,2 --backend all --plot $(OUT)/trace.png
+	$(VENV)/bin/step study --out $(OUT)/study
 
 test: $(STAMP)
 	$(PY) -m pytest -q
