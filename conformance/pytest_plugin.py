@@ -2,9 +2,10 @@
 
 ::
 
-    pytest -p step.conformance.pytest_plugin --step-backend NAME [--step-dtype float32]
-           [--step-cases PATTERN]
+    pytest --step-backend NAME [--step-dtype float32] [--step-cases PATTERN]
 
+(the plugin is registered through step's ``pytest11`` entry point, so installing step is
+enough)
 adds one test per (backend, case) of the catalogue, named ``conformance[NAME:CASE-ID]``, next to
 the project's own tests. A case fails when the suite says ``fail`` or ``error`` (the message is
 the first divergence or the exception), is skipped when the backend declares it unsupported
