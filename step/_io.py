@@ -11,6 +11,39 @@ from pathlib import Path
 from typing import Any
 
 
+def output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Create ``path`` as a folder for results, or say in one line why it cannot be one.
+
+    Commands call this before any long work, so a bad ``--out`` fails at once, not after an
+    hour of training.
+    """
+    from step.errors import InputError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{flag} {out} is a file, not a folder: choose another path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output folder {out}: {err.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise InputError(f"the output folder {out} is not writable: choose another path")
+    return out
+
+
+def check_figure_path(path: str | Path) -> Path:
+    """Fail early, in one line, on a figure path matplotlib could not write."""
+    from step.errors import InputError
+
+    p = Path(path)
+    formats = ("png", "svg", "pdf", "jpg", "jpeg")
+    if p.suffix.lower().lstrip(".") not in formats:
+        raise InputError(f"cannot draw {p}: the file name must end in "
+                         + ", ".join(f".{f}" for f in formats))
+    output_dir(p.parent, flag=f"the folder of {p}:")
+    return p
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``path``, on error it is removed."""

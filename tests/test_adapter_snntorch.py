@@ -275,12 +275,6 @@ def test_unsupported_spec_is_refused() -> None:
         get_backend(BACKEND).build_neuron(_UnknownSpec())
 
 
-@pytest.fixture
-def fresh_registry():
-    yield
-    load_plugins(reload=True)
-
-
 def test_missing_library_is_unavailable_with_hint(monkeypatch, fresh_registry) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -221,16 +221,9 @@ def test_plif_w_is_a_parameter_that_learns() -> None:
 
 
 # -- refusals and availability -------------------------------------------------------------
-# -- refusals and availability -------------------------------------------------------------
 def test_unsupported_spec_is_refused() -> None:
     with pytest.raises(UnsupportedSpecError, match="no learnable threshold"):
         get_backend(BACKEND).build_neuron({"kind": "lif", "learn_threshold": True})
-
-
-@pytest.fixture
-def fresh_registry():
-    yield
-    load_plugins(reload=True)
 
 
 def test_missing_library_is_unavailable_with_hint(monkeypatch, fresh_registry) -> None:

@@ -93,3 +93,29 @@ def test_bad_plot_path_writes_nothing(tmp_path) -> None:  # noqa: ANN001
     target = tmp_path / "trace.png"
     out = run_step("trace", "--input", "2", "--plot", str(target), "--set", "tau=0")
     assert out.returncode == 2 and not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "zz*"], "no model matches 'zz*'"),
+        (["trace", "--input", "2", "--plot", "x.pdfx"], "must end in .png"),
+        (["trace", "--input", "2", "--plot", "{file}/x.png"], "is a file, not a folder"),
+        (["conformance", "--out", "{file}"], "--out {file} is a file, not a folder"),
+        (["train", "--out", "{file}", "--epochs", "1"], "is a file, not a folder"),
+        (["study", "--config", "{list}"], "must hold a mapping of study settings, got a list"),
+        (["train", "--config", "{binary}"], "is not a text file"),
+        (["sweep", "{list}"], "must hold a mapping"),
+    ],
+)
+def test_bad_paths_are_one_line(tmp_path, args: list[str], message: str) -> None:  # noqa: ANN001
+    paths = {"file": tmp_path / "a-file", "list": tmp_path / "list.yaml",
+             "binary": tmp_path / "bin.yaml"}
+    paths["file"].write_text("x")
+    paths["list"].write_text("- [1, 2]\n")
+    paths["binary"].write_bytes(bytes(range(256)))
+    args = [a.format(**paths) for a in args]
+    out = run_step(*args)
+    assert out.returncode == ExitCode.USAGE_ERROR, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message.format(**paths) in lines[0], out.stderr

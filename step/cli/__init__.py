@@ -51,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StepError as err:
         sys.stderr.write(f"step {args.command}: error: {err}\n")
         return ExitCode.USAGE_ERROR
+    except OSError as err:  # a path the command cannot read or write
+        where = f": {err.filename}" if err.filename else ""
+        sys.stderr.write(f"step {args.command}: error: {err.strerror or err}{where}\n")
+        return ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return ExitCode.INTERRUPTED

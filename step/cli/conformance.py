@@ -66,6 +66,9 @@ def resolve_backends(text: str) -> tuple[list[Any], dict[str, dict[str, Any]]]:
 def run(args: argparse.Namespace) -> int:
     from step.conformance.cases import catalogue
 
+    from step._io import output_dir
+
+    output_dir(args.out)
     backends, info = resolve_backends(args.backends)
     dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
     cases = catalogue(dtypes, args.cases)

@@ -47,6 +47,12 @@ def collect(pattern: str = "*") -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     rows = collect(args.pattern)
+    if not rows:
+        from step.errors import InputError
+        from step.models import list_models
+
+        raise InputError(f"no model matches {args.pattern!r}: known models are "
+                         + ", ".join(list_models()))
     if args.json:
         print(json.dumps({"models": rows}, indent=2))
         return ExitCode.OK

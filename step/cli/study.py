@@ -44,12 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_study_config(args: argparse.Namespace) -> Any:
-    from step.specs import apply_assignments, load_yaml
+    from step.specs import apply_assignments, load_mapping
     from step.study import StudyConfig
 
     data: dict[str, Any] = {}
     if args.config:
-        data.update(load_yaml(args.config) or {})
+        data.update(load_mapping(args.config, "study settings"))
     data.update({k: getattr(args, k) for k in STUDY_FLAGS if getattr(args, k, None) is not None})
     if isinstance(data.get("backends"), str) and data["backends"] != "all":
         data["backends"] = [b.strip() for b in data["backends"].split(",") if b.strip()]
@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
     from step.study import run_study, write_study
 
+    from step._io import output_dir
+
     cfg = load_study_config(args)
+    output_dir(cfg.out)
     study = run_study(cfg, progress=not args.quiet)
     paths = write_study(Path(cfg.out), study)
     render(study, paths)

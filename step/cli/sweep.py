@@ -32,17 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step.specs import load_yaml
+    from step._io import output_dir
+    from step.specs import load_mapping
     from step.study.sweep import SweepConfig, run_sweep
 
-    data = load_yaml(args.file)
-    if not isinstance(data, dict):
-        from step.errors import SpecError
-
-        raise SpecError(f"sweep file {args.file} must hold base, grid and out")
+    data = load_mapping(args.file, "base, grid and out")
     if args.out:
         data["out"] = args.out
     sweep = SweepConfig.parse(data, what=f"sweep file {args.file}")
+    output_dir(sweep.out)
     entries = run_sweep(sweep, progress=not args.quiet)
     out = Path(sweep.out)
     write_summary(out, entries, list(sweep.grid))

@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from step.specs import NEURON_KINDS, apply_assignments, parse_neuron
 
     inputs = parse_inputs(args.input)
+    if args.plot:
+        from step._io import check_figure_path
+
+        check_figure_path(args.plot)
     data = apply_assignments({"kind": args.neuron}, args.sets)
     cls = NEURON_KINDS.get(args.neuron)
     if cls is not None and "T" in cls.model_fields and "T" not in data:

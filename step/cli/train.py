@@ -71,7 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from step.train import load_run_config, train
 
+    from step._io import output_dir
+
     cfg = load_run_config(args.config, flags_of(args), args.sets)
+    output_dir(cfg.out)
     result = train(cfg, resume=args.resume, progress=not args.quiet, stop_after=args.stop_after)
     if result.get("status") == "stopped":
         print(f"stopped after {result['epochs_done']} epochs; continue with --resume "

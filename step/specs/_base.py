@@ -43,10 +43,23 @@ def load_yaml(path: str | Path) -> Any:
         raise SpecError(f"config file {p} does not exist: check the path")
     try:
         return yaml.safe_load(p.read_text())
+    except UnicodeDecodeError:
+        raise SpecError(f"config file {p} is not a text file: give a YAML file") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise SpecError(f"config file {p} is not valid YAML{where}: fix the syntax") from None
+
+
+def load_mapping(path: str | Path, what: str = "settings") -> dict[str, Any]:
+    """A YAML file that must hold a mapping (an empty file is an empty mapping)."""
+    data = load_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SpecError(f"config file {path} must hold a mapping of {what}, "
+                        f"got a {type(data).__name__}")
+    return data
 
 
 def format_validation_error(err: ValidationError, what: str) -> str:

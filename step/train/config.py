@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from step.specs import Spec, apply_assignments, load_yaml
+from step.specs import Spec, apply_assignments, load_mapping
 
 
 class RunConfig(Spec):
@@ -71,12 +71,7 @@ def load_run_config(
     """
     data: dict[str, Any] = {}
     if path is not None:
-        loaded = load_yaml(path)
-        if loaded is not None and not isinstance(loaded, dict):
-            from step.errors import SpecError
-
-            raise SpecError(f"config file {path} must hold a mapping of run settings")
-        data.update(loaded or {})
+        data.update(load_mapping(path, "run settings"))
     data.update({k: v for k, v in flags.items() if v is not None})
     if sets:
         data["model_overrides"] = apply_assignments(dict(data.get("model_overrides") or {}), sets)
