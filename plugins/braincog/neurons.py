@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
-from step.reference.surrogates import SpikeFunction
+from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec
 
 from .mapping import BrainCogPlan
@@ -32,20 +32,35 @@ def _extension_classes(surrogates: ModuleType) -> tuple[type, type]:
 
     BrainCog ships its straight-through estimator only as an autograd Function taking no
     alpha; every node expects a SurrogateFunctionBase, so it is wrapped (the maths stays
-    BrainCog's). Step's surrogate is the emulated path: its spike is strict ``x > 0``.
+    BrainCog's). Step's surrogate is the emulated path: the spike is still BrainCog's own
+    ``heaviside`` (made strict as ``1 - heaviside(-x)``, which is ``x > 0``), only the backward
+    is step's formula.
     """
     base = surrogates.SurrogateFunctionBase
     straight_through_estimator = surrogates.straight_through_estimator
+    heaviside = surrogates.heaviside
+
+    class _Fire(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x: Tensor, kind: str, alpha: float) -> Tensor:  # type: ignore[override]
+            ctx.save_for_backward(x)
+            ctx.kind, ctx.alpha = kind, alpha
+            return 1 - heaviside(-x)  # BrainCog's step, strict: x > 0
+
+        @staticmethod
+        def backward(ctx, grad: Tensor):  # type: ignore[override]  # noqa: ANN205
+            (x,) = ctx.saved_tensors
+            return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None
 
     class StepSurrogate(base):  # type: ignore[misc, valid-type]
-        """step's canonical surrogate plugged into BrainCog's act_fun extension point."""
+        """step's surrogate formula plugged into BrainCog's act_fun extension point."""
 
         def __init__(self, kind: str, alpha: float) -> None:
             super().__init__(alpha, requires_grad=False)
             self.kind, self.alpha_value = kind, alpha
 
         def forward(self, x: Tensor) -> Tensor:
-            return SpikeFunction.apply(x, self.kind, self.alpha_value)
+            return _Fire.apply(x, self.kind, self.alpha_value)
 
     class StraightThrough(base):  # type: ignore[misc, valid-type]
         """BrainCog's straight_through_estimator (fires at x >= 0, gradient 1)."""

@@ -64,9 +64,8 @@ def resolve_backends(text: str) -> tuple[list[Any], dict[str, dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step.conformance.cases import catalogue
-
     from step._io import output_dir
+    from step.conformance.cases import catalogue
 
     output_dir(args.out)
     backends, info = resolve_backends(args.backends)

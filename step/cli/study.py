@@ -64,9 +64,8 @@ def load_study_config(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from step.study import run_study, write_study
-
     from step._io import output_dir
+    from step.study import run_study, write_study
 
     cfg = load_study_config(args)
     output_dir(cfg.out)

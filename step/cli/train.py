@@ -69,9 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step.train import load_run_config, train
-
     from step._io import output_dir
+    from step.train import load_run_config, train
 
     cfg = load_run_config(args.config, flags_of(args), args.sets)
     output_dir(cfg.out)

@@ -42,7 +42,8 @@ __all__ = [
     "DEFAULT_ALPHA", "ENCODER_KINDS", "NEURON_KINDS", "AnyEncoderSpec", "AnyNeuronSpec",
     "DeltaEncoderSpec", "DirectEncoderSpec", "EncoderSpec", "IFSpec", "LIFSpec",
     "LatencyEncoderSpec", "NeuronSpec", "PLIFSpec", "PhaseEncoderSpec", "RateEncoderSpec", "Spec",
-    "SurrogateSpec", "apply_assignments", "format_validation_error", "load_mapping", "load_yaml", "parse_encoder",
+    "SurrogateSpec", "apply_assignments", "format_validation_error", "load_mapping", "load_yaml",
+    "parse_encoder",
     "parse_neuron",
     "register_neuron",
 ]
