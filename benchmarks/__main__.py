@@ -104,18 +104,16 @@ def startup(repeats: int = 5) -> dict[str, float]:
 def environment(device: str, threads: int) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
+    from step._env import environment as machine
+
     libs = {}
     for lib in ("torch", *LIBRARIES):
         try:
             libs[lib] = version(lib)
         except PackageNotFoundError:
             libs[lib] = None
-    env = {"python": platform.python_version(), "platform": platform.platform(),
-           "processor": platform.processor() or platform.machine(), "threads": threads,
-           "device": device, "libraries": libs}
-    if device.startswith("cuda"):
-        env["gpu"] = torch.cuda.get_device_name()
-    return env
+    return machine(processor=platform.processor() or platform.machine(), threads=threads,
+                   device=device, libraries=libs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,6 @@ adding keys keeps the version. docs/conformance.md renders the same description.
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,20 +49,9 @@ step.conformance/1 -- report.json
 
 def environment(backends: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Where the suite ran: enough to reproduce a result or explain a difference."""
-    import torch
+    from step._env import environment as machine
 
-    from step import __version__
-
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "torch": torch.__version__,
-        "step": __version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "libraries": {name: info.get("version") for name, info in backends.items()},
-    }
+    return machine(libraries={name: info.get("version") for name, info in backends.items()})
 
 
 def to_json(report: SuiteReport) -> dict[str, Any]:

@@ -12,22 +12,23 @@ from typing import Any
 
 
 def output_dir(path: str | Path, flag: str = "--out") -> Path:
-    """Create ``path`` as a folder for results, or say in one line why it cannot be one.
+    """Check that ``path`` can become a folder of results, or say in one line why not.
 
     Commands call this before any long work, so a bad ``--out`` fails at once, not after an
-    hour of training.
+    hour of training. Nothing is created here: the folder appears with the first file written.
     """
     from step.errors import InputError
 
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError(f"{flag} {out} is a file, not a folder: choose another path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"cannot create the output folder {out}: {err.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise InputError(f"the output folder {out} is not writable: choose another path")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{flag} {out}: {existing} is a file, not a folder: choose another path")
+    if not os.access(existing, os.W_OK):
+        raise InputError(f"{flag} {out} is not writable: choose another path")
     return out
 
 

@@ -15,8 +15,6 @@ into the result so a study can prove it.
 from __future__ import annotations
 
 import hashlib
-import platform
-import sys
 from typing import Any
 
 import torch
@@ -114,20 +112,13 @@ def neuron_support(model: nn.Module, backend: str) -> list[dict[str, Any]]:
 
 def environment(backend: str, seed: int) -> dict[str, Any]:
     """Versions and machine: what a person needs to reproduce the numbers."""
-    import step
+    from step._env import environment as machine
     from step.registry import backend_statuses
 
     status = backend_statuses().get(backend)
-    return {
-        "backend": backend,
-        "backend_library": status.library if status else None,
-        "backend_version": status.version if status else None,
-        "step": step.__version__,
-        "torch": torch.__version__,
-        "numpy": __import__("numpy").__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "torch_threads": torch.get_num_threads(),
-        "seed": seed,
-    }
+    return machine(
+        backend=backend,
+        backend_library=status.library if status else None,
+        backend_version=status.version if status else None,
+        seed=seed,
+    )
