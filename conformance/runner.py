@@ -56,6 +56,7 @@ class CaseResult:
             "support": self.support.to_dict() if self.support else None,
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "notes": list(self.notes), "seconds": round(self.seconds, 4),
+            "seed": self.case.seed,
         }
 
 

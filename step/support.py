@@ -62,7 +62,7 @@ class Support:
             parts.append(f"gradient: {self.gradient_how}")
         return "; ".join(parts)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         return {
             "forward": self.forward.value,
             "gradient": self.gradient.value,

@@ -80,8 +80,7 @@ def test_study_writes_json_markdown_and_html(tmp_path: Path, nograd_backend: str
     assert ref["acc_per_seed"][0] == run["test"]["acc"]
     assert ref["support"]["neuron"]["forward"] == "native"
     assert study["same_initial_weights"]["identical_across_backends"] is True
-    if study["energy_column"]:  # step.energy installed: its estimate fills the column
-        assert ref["energy_pj"] > 0 and "energy" not in (ref.get("reason") or "")
+    assert ref["energy_pj"] > 0 and "energy" not in (ref.get("reason") or "")
     assert study["spread"]["text"]
     html = (tmp_path / "study.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "src='http" not in html

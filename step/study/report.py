@@ -42,9 +42,8 @@ def _conformance(row: dict) -> str:
 def table(study: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table, as strings (shared by Markdown and HTML)."""
     head = ["backend", "version", "status", "test acc (mean ± std)", "per seed", "test loss",
-            "firing rate", "s / epoch", "peak mem MB", "support", "conformance"]
-    if study["energy_column"]:
-        head.append("energy / inference (nJ, 45nm)")
+            "firing rate", "s / epoch", "peak mem MB", "support", "conformance",
+            "energy / inference (nJ, 45nm)"]
     rows = []
     for r in study["rows"]:
         if r["status"] == "skipped" or r["status"] == "failed":
@@ -57,9 +56,8 @@ def table(study: dict) -> tuple[list[str], list[list[str]]]:
                      " ".join(_f(a) for a in r["acc_per_seed"]), _f(r["loss"]),
                      _f(r["firing_rate"]), _f(r["time_per_epoch_s"], ".2f"),
                      _f(r["peak_memory_mb"], ".1f"), _support(r), _conformance(r)]
-        if study["energy_column"]:
-            e = r.get("energy_pj")
-            cells.append("n/a" if e is None else f"{e / 1000:.2f}")
+        e = r.get("energy_pj")
+        cells.append("n/a" if e is None else f"{e / 1000:.2f}")
         rows.append(cells)
     return head, rows
 

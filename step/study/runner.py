@@ -73,15 +73,12 @@ def conformance_status(backend: str, kinds: list[str]) -> dict[str, Any] | None:
     """The conformance suite's cases for the model's neuron kinds, run on ``backend``.
 
     Returns the worst outcome (the suite's own severity order) and the counts per outcome;
-    None when step.conformance is not installed. A suite that breaks is reported, not raised:
-    it must not cost the study its training results.
+    A suite that breaks is reported, not raised: it must not cost the study its training
+    results.
     """
-    try:
-        from step.conformance.cases import cases_for_kind
-        from step.conformance.policy import SEVERITY
-        from step.conformance.runner import run_suite
-    except ImportError:
-        return None
+    from step.conformance.cases import cases_for_kind
+    from step.conformance.policy import SEVERITY
+    from step.conformance.runner import run_suite
     from step.registry import get_backend
 
     try:
@@ -107,6 +104,8 @@ def run_one(run: RunConfig, isolate: bool, threads: int | None = None) -> dict[s
             return train(run)
         except StepError as err:
             return {"error": str(err)}
+        except Exception as err:  # one backend's crash must not end the others' runs
+            return {"error": f"{type(err).__name__}: {err}"}
     cmd = [sys.executable, "-m", "step.study._worker", run.model_dump_json()]
     env = dict(os.environ)
     if threads is not None:

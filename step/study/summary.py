@@ -9,7 +9,6 @@ min over their seeds). Within: backends differ no more than reruns of one backen
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 from typing import Any
 
@@ -31,11 +30,6 @@ def _stats(xs: list[float]) -> dict[str, float | None]:
 def _mean(xs: list[float | None]) -> float | None:
     vals = [x for x in xs if x is not None]
     return statistics.fmean(vals) if vals else None
-
-
-def energy_available() -> bool:
-    """Whether the energy model (another part of STEP) is installed; its column shows if so."""
-    return importlib.util.find_spec("step.energy") is not None
 
 
 def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
@@ -67,12 +61,11 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
         initial_weights=[r["initial_weights"]["fingerprint"] for r in ok],
         runs=[r["config"]["out"] for r in ok],
     )
-    if energy_available():
-        pj = [r["energy"]["total_pj"] for r in ok if "total_pj" in r.get("energy", {})]
-        row["energy_pj"] = _mean(pj)
-        errors = [r["energy"]["error"] for r in ok if "error" in r.get("energy", {})]
-        if errors:
-            row["reason"] = "; ".join([*filter(None, [row.get("reason")]), "energy: " + errors[0]])
+    pj = [r["energy"]["total_pj"] for r in ok if "total_pj" in r.get("energy", {})]
+    row["energy_pj"] = _mean(pj)
+    errors = [r["energy"]["error"] for r in ok if "error" in r.get("energy", {})]
+    if errors:
+        row["reason"] = "; ".join([*filter(None, [row.get("reason")]), "energy: " + errors[0]])
     return row
 
 
@@ -167,6 +160,5 @@ def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
         "curves": curves(runs),
         "layer_rates": layer_rates(runs),
         "memory_method": MEMORY_METHOD,
-        "energy_column": energy_available(),
         "elapsed_s": elapsed,
     }
