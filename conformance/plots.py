@@ -8,11 +8,12 @@ with every backend overlaid on the reference.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from step.conformance.policy import Status, worst
+
+from step._io import figure_bytes
 
 if TYPE_CHECKING:
     from step.conformance.runner import CaseResult, SuiteReport
@@ -31,24 +32,8 @@ PASSING = (Status.PASS, Status.PASS_NOTED, Status.EMULATED_PASS)
 
 
 def figure_png(draw: Callable[[Any], None], top: float = 1.0, **fig_kw: Any) -> bytes:
-    """Draw a figure with ``draw(fig)`` and return it as PNG bytes (Agg, no display).
-
-    ``top`` is the fraction of the height the axes may use (room for a figure legend above).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(**fig_kw)
-    try:
-        draw(fig)
-        fig.tight_layout(rect=(0.0, 0.0, 1.0, top))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+    """A figure as PNG bytes for the HTML report (see :func:`step._io.figure_bytes`)."""
+    return figure_bytes(draw, dpi=90, top=top, **fig_kw)
 
 
 def matrix_cells(

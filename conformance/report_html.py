@@ -6,13 +6,14 @@ file can be attached to an issue or archived with a paper's artefacts and still 
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import TYPE_CHECKING
 
 from step.conformance.plots import COLOURS, capability_matrix, case_plot, sample_plot
 from step.conformance.policy import SEVERITY, TOLERANCES, Status
 from step.conformance.report_md import unsupported_groups, with_status
+
+from step._io import img_tag
 
 if TYPE_CHECKING:
     from step.conformance.runner import CaseResult, SuiteReport
@@ -34,12 +35,6 @@ font-size:13px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 code{font-size:12px}img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 .fail{color:#d2382f;font-weight:bold}.ok{color:#2e9e48;font-weight:bold}
 """
-
-
-def img(png: bytes, alt: str) -> str:
-    """An <img> whose source is the PNG itself (data URI)."""
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
 def badge(status: Status) -> str:
@@ -71,7 +66,7 @@ def _failure_plots(failures: list[CaseResult]) -> list[str]:
             break
         png = case_plot(r)
         if png is not None:
-            out.append(img(png, f"{r.backend} {r.case.id}"))
+            out.append(img_tag(png, f"{r.backend} {r.case.id}"))
     return out
 
 
@@ -86,7 +81,7 @@ def _samples(report: SuiteReport) -> list[str]:
     for case_id in chosen:
         png = sample_plot(case_id, by_case.get(case_id, []))
         if png is not None:
-            out.append(img(png, f"sample {case_id}"))
+            out.append(img_tag(png, f"sample {case_id}"))
     return out
 
 
@@ -110,7 +105,7 @@ def to_html(report: SuiteReport) -> str:
     for name, info in report.backends.items():
         if not info.get("available"):
             parts.append(f"<p>{_esc(name)}: unavailable ({_esc(info.get('reason', ''))})</p>")
-    parts += ["<h2>Capability matrix</h2>", img(capability_matrix(report), "capability matrix")]
+    parts += ["<h2>Capability matrix</h2>", img_tag(capability_matrix(report), "capability matrix")]
     failures = with_status(report, Status.FAIL, Status.ERROR)
     parts.append(f"<h2>Failures and errors ({len(failures)})</h2>")
     parts.append(_rows(failures) if failures else "<p>None.</p>")

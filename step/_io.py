@@ -73,8 +73,16 @@ def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def save_figure(path: str | Path, draw: Callable[[Any], None], **fig_kw: Any) -> None:
-    """Create a matplotlib figure, let ``draw(fig)`` fill it, save it atomically."""
+def figure_bytes(
+    draw: Callable[[Any], None], fmt: str = "png", dpi: int = 110, top: float = 1.0,
+    **fig_kw: Any,
+) -> bytes:
+    """Create a matplotlib figure (Agg, no display), let ``draw(fig)`` fill it, return the file.
+
+    ``top`` is the fraction of the height the axes may use (room for a legend above them).
+    """
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,8 +91,26 @@ def save_figure(path: str | Path, draw: Callable[[Any], None], **fig_kw: Any) ->
     fig = plt.figure(**fig_kw)
     try:
         draw(fig)
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=110)
+        fig.tight_layout(rect=(0.0, 0.0, 1.0, top))
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi)
+        return buf.getvalue()
     finally:
         plt.close(fig)
+
+
+def save_figure(path: str | Path, draw: Callable[[Any], None], **fig_kw: Any) -> None:
+    """Draw a figure with ``draw(fig)`` and write it whole to ``path`` (format from suffix)."""
+    data = figure_bytes(draw, fmt=Path(path).suffix.lstrip(".").lower() or "png", **fig_kw)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def img_tag(png: bytes, alt: str) -> str:
+    """An HTML <img> whose source is the PNG itself: pages stay self-contained."""
+    import base64
+    import html
+
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+

@@ -6,12 +6,11 @@ attached to an issue as one file. Every file is written whole or not at all.
 
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 from typing import Any
 
-from step._io import save_figure, write_json, write_text
+from step._io import img_tag, save_figure, write_json, write_text
 
 PLOTS = {"learning_curves": "learning_curves.png", "firing_rates": "firing_rates.png"}
 
@@ -123,9 +122,7 @@ def html_page(study: dict, images: dict[str, bytes]) -> str:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes)
                      + "</ul>")
     for name, data in images.items():
-        b64 = base64.b64encode(data).decode()
-        parts.append(f"<h3>{esc(name.replace('_', ' '))}</h3>"
-                     f"<img alt='{esc(name)}' src='data:image/png;base64,{b64}'>")
+        parts.append(f"<h3>{esc(name.replace('_', ' '))}</h3>" + img_tag(data, name))
     parts.append("</body></html>")
     return "\n".join(parts)
 
