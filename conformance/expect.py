@@ -8,7 +8,6 @@ membrane ``h``, from which the near-threshold margin ``h - v_th`` of the policy 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -37,7 +36,7 @@ def initial_parameters(spec: NeuronSpec, dtype: torch.dtype) -> dict[str, Tensor
     """The learnable parameters at their canonical initial values (PLIF w0 = -ln(tau - 1))."""
     params: dict[str, Tensor] = {}
     if spec.kind == "plif":
-        params["w"] = torch.tensor(-math.log(spec.tau - 1.0), dtype=dtype)
+        params["w"] = torch.tensor(spec.initial_w, dtype=dtype)
     if spec.learn_threshold:
         params["v_threshold"] = torch.tensor(spec.v_threshold, dtype=dtype)
     return params

@@ -9,7 +9,6 @@ there with one clear line.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -59,7 +58,7 @@ class NorseNeuron(NeuronModule):
             self.v_threshold = spec.v_threshold
         if spec.kind == "plif":
             # 1/tau = sigmoid(w), w0 = -ln(tau - 1): the reference's parameterisation
-            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+            self.w = nn.Parameter(torch.tensor(spec.initial_w))
 
     def _scaled(self, value: Any) -> Any:
         c = self.plan.scale

@@ -7,7 +7,6 @@ Why each mapping holds is explained in :mod:`step.plugins.snntorch`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -76,7 +75,7 @@ class SnnTorchNeuron(NeuronModule):
         )
         _forget_global_registration(self.leaky)
         if spec.kind == "plif":
-            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+            self.w = nn.Parameter(torch.tensor(spec.initial_w))
 
     # -- parameter mapping ------------------------------------------------------------------
     def _constant_beta(self) -> float:

@@ -89,7 +89,7 @@ class SpikingJellyNeuron(NeuronModule):
         self.surrogate_function = build_surrogate(spec.surrogate, surrogate_module)
         if spec.kind == "plif":
             # Same initial value as SpikingJelly's ParametricLIFNode(init_tau).
-            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+            self.w = nn.Parameter(torch.tensor(spec.initial_w))
 
     # -- parameter mapping ------------------------------------------------------------------
     def _library_input(self, x: Tensor) -> Tensor:

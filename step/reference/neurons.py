@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -24,7 +22,7 @@ class ReferenceNeuron(NeuronModule):
             self.v_threshold = spec.v_threshold
         if spec.kind == "plif":
             # 1/tau = sigmoid(w), w0 = -ln(tau - 1)
-            self.w = nn.Parameter(torch.tensor(-math.log(spec.tau - 1.0)))
+            self.w = nn.Parameter(torch.tensor(spec.initial_w))
 
     def inv_tau(self) -> float | Tensor | None:
         if self.spec.kind == "plif":

@@ -24,6 +24,7 @@ against it.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
@@ -146,6 +147,11 @@ class PLIFSpec(_LeakySpec):
 
     kind: Literal["plif"] = "plif"
     learnable: ClassVar[dict[str, str]] = {"w": "1/tau = sigmoid(w)"}
+
+    @property
+    def initial_w(self) -> float:
+        """The starting value of the learnt parameter: sigmoid(w0) = 1/tau, w0 = -ln(tau - 1)."""
+        return -math.log(self.tau - 1.0)
 
 
 def parse_neuron(data: Any) -> NeuronSpec:
