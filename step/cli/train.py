@@ -32,7 +32,7 @@ def add_run_flags(p: argparse.ArgumentParser, *, with_backend: bool = True) -> N
                    "cifar10dvs, dvsgesture")
     if with_backend:
         p.add_argument("--backend", help="backend that builds the neurons (default reference)")
-    p.add_argument("--epochs", type=int, help="training epochs (default 10; study 6)")
+    p.add_argument("--epochs", type=int, help="training epochs (default 10)")
     p.add_argument("--batch-size", type=int, help="training batch size (default 64)")
     p.add_argument("--lr", type=float, help="peak learning rate (AdamW)")
     p.add_argument("--data-root", help="folder holding a real dataset")

@@ -28,7 +28,7 @@ class StudyConfig(Spec):
     backends: list[str] | str = Field("all", description="'all' or a list of backend names")
     seeds: int = Field(2, ge=1, description="seeds seed, seed+1, ...")
     seed: int = Field(42, ge=0, description="first seed")
-    epochs: int = Field(6, ge=1)
+    epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-2, gt=0)
     device: str = "cpu"
