@@ -9,7 +9,7 @@ Modules (import them directly; this package imports nothing heavy):
 
 - :mod:`.policy`: tolerances per dtype and the outcome vocabulary;
 - :mod:`.drives`, :mod:`.cases`: input drives and the case catalogue (one factory per neuron
-  kind);
+  kind); :mod:`.zoo_cases`: the neuron zoo's factories and drives;
 - :mod:`.expect`: the reference expectation of a case, from the functional equations;
 - :mod:`.modes`: how each mode calls a backend's module;
 - :mod:`.compare`: spikes, membrane and gradient comparisons;

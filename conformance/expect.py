@@ -16,7 +16,10 @@ from step.conformance.drives import make_drive
 from step.conformance.policy import TOLERANCES, torch_dtype
 from torch import Tensor
 
+from step.reference._dynamics import DYNAMICS, simulate
+from step.reference._dynamics import initial_parameters as zoo_parameters
 from step.reference.functional import neuron_step
+from step.reference.zoo import has_dynamics  # noqa: F401  (imports the zoo's equations)
 from step.specs import NeuronSpec
 
 
@@ -34,6 +37,8 @@ class Expected:
 
 def initial_parameters(spec: NeuronSpec, dtype: torch.dtype) -> dict[str, Tensor]:
     """The learnable parameters at their canonical initial values (PLIF w0 = -ln(tau - 1))."""
+    if spec.kind in DYNAMICS:  # a zoo kind: its reference module knows its parameters
+        return zoo_parameters(spec, dtype)
     params: dict[str, Tensor] = {}
     if spec.kind == "plif":
         params["w"] = torch.tensor(spec.initial_w, dtype=dtype)
@@ -80,22 +85,12 @@ def _run(case: Case, x: Tensor) -> Expected:
     leaves = {"x": x.clone().requires_grad_(True)} if grad else {"x": x}
     for name, value in params.items():
         leaves[name] = value.clone().requires_grad_(grad)
-    v_th = leaves.get("v_threshold", spec.v_threshold)
-    if spec.kind == "plif":
-        inv_tau: float | Tensor | None = torch.sigmoid(leaves["w"])
-    elif spec.kind == "if":
-        inv_tau = None
-    else:
-        inv_tau = 1.0 / spec.tau
     with torch.enable_grad() if grad else torch.no_grad():
-        v = torch.full_like(x[0], spec.v_reset)
-        spikes, vs, margins = [], [], []
-        for t in range(x.shape[0]):
-            s, v, h = neuron_step(spec, leaves["x"][t], v, v_th, inv_tau)
-            spikes.append(s)
-            vs.append(v)
-            margins.append(h - v_th)
-        s_seq = torch.stack(spikes)
+        if spec.kind in DYNAMICS:  # a zoo kind: the same simulate() its reference module runs
+            run = simulate(spec, leaves["x"], {n: t for n, t in leaves.items() if n != "x"})
+            s_seq, v_seq, margin, v = run.output, run.v_seq, run.margin, run.state["v"]
+        else:
+            s_seq, v_seq, margin, v = _base_kinds(spec, leaves)
         grads: dict[str, Tensor] = {}
         if grad:
             loss = (s_seq * loss_weights(case, s_seq)).sum()
@@ -103,5 +98,26 @@ def _run(case: Case, x: Tensor) -> Expected:
             values = torch.autograd.grad(loss, [leaves[n] for n in names], allow_unused=True)
             grads = {n: (g if g is not None else torch.zeros_like(leaves[n]))
                      for n, g in zip(names, values, strict=True)}
-    return Expected(x=x, spikes=s_seq.detach(), v=torch.stack(vs).detach(),
-                    margin=torch.stack(margins).detach(), final_v=v.detach(), grads=grads)
+    return Expected(x=x, spikes=s_seq.detach(), v=v_seq.detach(), margin=margin.detach(),
+                    final_v=v.detach(), grads=grads)
+
+
+def _base_kinds(spec: NeuronSpec, leaves: dict[str, Tensor]
+                ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """IF / LIF / PLIF step by step: (spikes, membrane, h - v_th, final membrane)."""
+    v_th = leaves.get("v_threshold", spec.v_threshold)
+    if spec.kind == "plif":
+        inv_tau: float | Tensor | None = torch.sigmoid(leaves["w"])
+    elif spec.kind == "if":
+        inv_tau = None
+    else:
+        inv_tau = 1.0 / spec.tau
+    x = leaves["x"]
+    v = torch.full_like(x[0], spec.v_reset)
+    spikes, vs, margins = [], [], []
+    for t in range(x.shape[0]):
+        s, v, h = neuron_step(spec, x[t], v, v_th, inv_tau)
+        spikes.append(s)
+        vs.append(v)
+        margins.append(h - v_th)
+    return torch.stack(spikes), torch.stack(vs), torch.stack(margins), v

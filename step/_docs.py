@@ -1,6 +1,6 @@
 """Reference pages rendered from the code itself, so that the docs cannot drift.
 
-``python -m step._docs`` rewrites docs/cli.md, docs/specs.md and docs/hooks.md;
+``python -m step._docs`` rewrites docs/cli.md, docs/specs.md, docs/hooks.md and docs/neurons.md;
 tests/test_docs.py fails when a page is out of date, or when a spec field, CLI option or hook
 has no documentation.
 """
@@ -82,7 +82,14 @@ def render_hooks() -> str:
     return "\n".join(lines)
 
 
-PAGES = {"cli.md": render_cli, "specs.md": render_specs, "hooks.md": render_hooks}
+def render_neurons() -> str:
+    from step._docs_neurons import render_neurons as render
+
+    return render()
+
+
+PAGES = {"cli.md": render_cli, "specs.md": render_specs, "hooks.md": render_hooks,
+         "neurons.md": render_neurons}
 
 
 def main() -> None:

@@ -28,9 +28,14 @@ def trace(
 
     from step.registry import get_backend
 
-    neuron = get_backend(backend).build_neuron(spec)
-    neuron.record_v = True
     torch_dtype = getattr(torch, dtype)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch_dtype)  # parameters start from exact values in float64 too
+    try:
+        neuron = get_backend(backend).build_neuron(spec)
+    finally:
+        torch.set_default_dtype(before)
+    neuron.record_v = True
     neuron.to(torch_dtype)
     x = torch.tensor(list(inputs), dtype=torch_dtype).view(-1, 1, 1)
     with torch.no_grad():

@@ -139,8 +139,12 @@ def faulty_plugin(fault: str) -> object:
 
 @pytest.fixture(scope="module")
 def faulty_reports() -> Iterator[dict[str, SuiteReport]]:
-    """Each faulty backend's report on the float32 catalogue, computed once per fault."""
-    cases = catalogue(["float32"])
+    """Each faulty backend's report on the float32 catalogue, computed once per fault.
+
+    The faults are written into IF / LIF / PLIF steps, so only those kinds' cases are run (a
+    zoo kind would meet a FaultyNeuron that cannot compute it).
+    """
+    cases = [c for c in catalogue(["float32"]) if c.spec.kind in ("if", "lif", "plif")]
     reports: dict[str, SuiteReport] = {}
     for fault in FAULTS:
         register_plugin(faulty_plugin(fault), f"faulty-plugin-{fault}")

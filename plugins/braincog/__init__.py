@@ -19,6 +19,7 @@ from step.specs import NeuronSpec
 from step.support import Support
 
 from .mapping import plan
+from .zoo import ZOO_KINDS, zoo_plan
 
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
@@ -43,6 +44,8 @@ class BrainCogBackend(Backend):
     description = "BrainCog (IFNode / LIFNode / PLIFNode; hard, detached reset only)"
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
+        if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.braincog.zoo
+            return zoo_plan(spec).support
         return plan(spec).support
 
     def import_modules(self) -> tuple[ModuleType, ModuleType]:
@@ -56,6 +59,10 @@ class BrainCogBackend(Backend):
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
         nodes, surrogates = self.import_modules()
+        if spec.kind in ZOO_KINDS:
+            from .zoo_neurons import BrainCogIzhikevich
+
+            return BrainCogIzhikevich(spec, zoo_plan(spec), nodes, surrogates)
         from .neurons import BrainCogNeuron
 
         return BrainCogNeuron(spec, plan(spec), nodes, surrogates)

@@ -19,6 +19,7 @@ from step.specs import NeuronSpec
 from step.support import Support
 
 from .mapping import plan
+from .zoo import ZOO_KINDS, zoo_plan
 
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
@@ -34,11 +35,17 @@ class NorseBackend(Backend):
     description = "Norse (LIFBoxCell / IAFCell, dt = 1)"
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
+        if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.norse.zoo
+            return zoo_plan(spec).support
         return plan(spec).support
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
         with quiet_import():
             self.import_library("norse.torch")
+        if spec.kind in ZOO_KINDS:
+            from .zoo_neurons import MODULES
+
+            return MODULES[spec.kind](spec, zoo_plan(spec))
         from .neurons import NorseNeuron
 
         return NorseNeuron(spec, plan(spec))

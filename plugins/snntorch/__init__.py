@@ -35,6 +35,8 @@ from step.hookspecs import hookimpl
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
+from .zoo import ZOO_KINDS, zoo_support
+
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
 
@@ -98,6 +100,8 @@ class SnnTorchBackend(Backend):
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
+        if kind in ZOO_KINDS:  # the neuron zoo: step.plugins.snntorch.zoo
+            return zoo_support(spec)
         if kind not in ("if", "lif", "plif"):
             return Support.unsupported(f"the snnTorch adapter has no {kind!r} neuron")
         beta = "beta = 1" if kind == "if" else "beta = 1 - 1/tau"
@@ -133,6 +137,10 @@ class SnnTorchBackend(Backend):
         )
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+        if spec.kind in ZOO_KINDS:
+            from step.plugins.snntorch.zoo_neurons import SnnTorchCUBA
+
+            return SnnTorchCUBA(spec, self)
         from step.plugins.snntorch.neurons import SnnTorchNeuron
 
         return SnnTorchNeuron(spec, self)

@@ -28,6 +28,9 @@ from step.hookspecs import hookimpl
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
+from .zoo import LIBRARY as ZOO_LIBRARY
+from .zoo import zoo_support
+
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
 
@@ -87,6 +90,8 @@ class SpikingJellyBackend(Backend):
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
+        if kind in ZOO_LIBRARY:  # the neuron zoo: step.plugins.spikingjelly.zoo
+            return zoo_support(spec)
         if kind not in _FUNCTIONS:
             return Support.unsupported(f"the SpikingJelly adapter has no {kind!r} neuron")
         if spec.learn_threshold:
@@ -112,6 +117,10 @@ class SpikingJellyBackend(Backend):
         return Support(Level.NATIVE, sg_level, base, f"{base}; {sg_how}")
 
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+        if spec.kind in ZOO_LIBRARY:
+            from step.plugins.spikingjelly.zoo_neurons import MODULES
+
+            return MODULES[spec.kind](spec, self)
         from step.plugins.spikingjelly.neurons import SpikingJellyNeuron
 
         return SpikingJellyNeuron(spec, self)

@@ -18,9 +18,15 @@ class ReferenceBackend(Backend):
     description = "canonical equations in plain PyTorch (the yardstick)"
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
-        return Support.native("step.reference.functional")
+        if spec.kind in ("if", "lif", "plif"):
+            return Support.native("step.reference.functional")
+        # zoo kinds: step/reference/<name>.py mirrors step/specs/<name>.py
+        return Support.native("step.reference." + type(spec).__module__.rsplit(".", 1)[-1])
 
     def _build_neuron(self, spec: NeuronSpec, support: Support):
         from step.reference.neurons import ReferenceNeuron
+        from step.reference.zoo import ZooNeuron, has_dynamics
 
+        if has_dynamics(spec.kind):
+            return ZooNeuron(spec)
         return ReferenceNeuron(spec)
