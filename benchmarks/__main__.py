@@ -49,11 +49,12 @@ def implementations(backends: list[str], direct: list[str]) -> dict[str, tuple]:
 
 
 def bench_neurons(size: str, backends: list[str], direct: list[str], device: str,
-                  warmup: int, repeats: int, progress: bool = True) -> list[dict]:
+                  warmup: int, repeats: int, progress: bool = True,
+                  cases: tuple[str, ...] = ("lif", "linear+lif")) -> list[dict]:
     N, T, B = SIZES[size]
     gen = torch.Generator().manual_seed(0)
     rows = []
-    for case in ("lif", "linear+lif"):
+    for case in cases:
         linear = torch.nn.Linear(N, N).to(device) if case == "linear+lif" else None
         scale = 2.0 if linear is None else 6.0
         x0 = (torch.rand(T, B, N, generator=gen) * scale).to(device)
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="small,issue", help=f"comma list of {', '.join(SIZES)}")
     p.add_argument("--backends", default="all", help="step backends to run, or 'all'")
     p.add_argument("--direct", default="all", help="libraries called directly, or 'all'/'none'")
+    p.add_argument("--cases", default="lif,linear+lif", help="lif and/or linear+lif")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=2)
@@ -146,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes.split(","):
         if size not in SIZES:
             p.error(f"unknown size {size!r}: choose from {', '.join(SIZES)}")
-        rows += bench_neurons(size, backends, direct, args.device, args.warmup, args.repeats)
+        rows += bench_neurons(size, backends, direct, args.device, args.warmup, args.repeats,
+                              cases=tuple(args.cases.split(",")))
     result = {"schema": "step.benchmarks/1", "environment": environment(args.device, args.threads),
               "startup_s": startup(), "results": rows}
-    out = Path(args.out) if args.out else RESULTS / f"{args.device.split(':')[0]}.json"
+    out = Path(args.out) if args.out else RESULTS / f"{args.device.split(':')[0]}-{args.sizes}.json"
     from step._io import write_json
 
     write_json(out, result)

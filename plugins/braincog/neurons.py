@@ -141,10 +141,11 @@ class BrainCogNeuron(NeuronModule):
         if state is not None:
             node.mem = state["v"] - v_reset
         spikes, vs = [], []
-        for t in range(x.shape[0]):
+        # unbind, not xs[t]: indexing would give the backward a full-size zero tensor per step
+        for xt in xs.unbind(0):
             # BrainCog's strict surrogates return float32 spikes whatever the input: cast back
             # (the values are 0 and 1, exact in every float dtype).
-            spikes.append(node(xs[t]).to(x.dtype))
+            spikes.append(node(xt).to(x.dtype))
             if record_v:
                 vs.append(node.mem + v_reset)
         v_last = node.mem + v_reset

@@ -102,8 +102,9 @@ class NorseNeuron(NeuronModule):
                             else LIFBoxFeedForwardState(v=v))
         xs = self._input(x)
         spikes, vs = [], []
-        for t in range(x.shape[0]):
-            z, norse_state = cell(xs[t], norse_state)
+        # unbind, not xs[t]: indexing would give the backward a full-size zero tensor per step
+        for xt in xs.unbind(0):
+            z, norse_state = cell(xt, norse_state)
             spikes.append(z)
             if record_v:
                 vs.append(norse_state.v / c if c != 1.0 else norse_state.v)

@@ -148,8 +148,9 @@ class SnnTorchNeuron(NeuronModule):
         spikes, mems = [], []
         with self._bound(x):
             drive = self._drive(x)
-            for t in range(x.shape[0]):
-                spk, mem = self.leaky(drive[t], mem)
+            # unbind, not drive[t]: indexing would give the backward a full-size zero tensor
+            for drive_t in drive.unbind(0):
+                spk, mem = self.leaky(drive_t, mem)
                 if self.adapter_reset:
                     mem = self._reset(mem, spk)
                 spikes.append(spk.to(x.dtype))
