@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from step.backend import check_supported_gradient
 from step.errors import InputError
 from step.specs import NeuronSpec
-from step.support import Support
+from step.support import Level, Support
 
 State = dict[str, Tensor]
 
@@ -41,8 +41,10 @@ class NeuronModule(nn.Module):
             raise InputError(
                 f"a neuron takes time-first input [T, B, ...], got shape {tuple(x.shape)}"
             )
+        # cheapest test first: this runs on every call of every neuron of a model
         if (
             self.support is not None
+            and self.support.gradient is Level.UNSUPPORTED
             and torch.is_grad_enabled()
             and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         ):
