@@ -27,100 +27,125 @@ from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec
 
 
+def _reset_from_h(spec: NeuronSpec, h: Tensor, fired: Tensor, thr: float | Tensor) -> Tensor:
+    """The membrane after reset, recomputed from h and the spikes (whole sequences at once)."""
+    if spec.reset == "hard":
+        return torch.where(fired, torch.as_tensor(spec.v_reset, dtype=h.dtype), h)
+    if spec.reset == "soft":
+        return h - fired.to(h.dtype) * thr
+    return h
+
+
 class _Sequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, v0: Tensor, k: Tensor | None, th: Tensor | None,  # type: ignore[override]
-                spec: NeuronSpec, th_value: float) -> tuple[Tensor, Tensor]:
+                spec: NeuronSpec, th_value: float, keep_v: bool) -> tuple[Tensor, Tensor]:
         dtype = x.dtype
         kind, v_r = spec.kind, spec.v_reset
         thr = th.to(dtype) if th is not None else th_value
-        if kind == "if":
-            a, bx = 1.0, x
-        else:
-            kk = k.to(dtype) if k is not None else 1.0 / spec.tau
-            a = 1.0 - kk
-            bx = (x * kk if spec.decay_input else x) + kk * v_r
+        kk = None if kind == "if" else (k.to(dtype) if k is not None else 1.0 / spec.tau)
+        T = x.shape[0]
+        # Stored: h of every step (the backward recomputes spikes, surrogates and v from it),
+        # the spikes, and v of every step only when it is asked for. No whole-sequence
+        # temporaries: on long, wide sequences fresh allocations cost more than the arithmetic.
         h_seq = torch.empty_like(x)
-        v_seq = torch.empty_like(x)
+        spikes = torch.empty_like(x)
+        v_seq = torch.empty_like(x) if keep_v else None
+        fired = torch.empty(x.shape[1:], dtype=torch.bool, device=x.device)
         v_reset = torch.full((), v_r, dtype=dtype, device=x.device)
         v = v0
-        # each step writes straight into the stored sequences (no temporaries to copy)
-        for t in range(x.shape[0]):
+        for t in range(T):
             h = h_seq[t]
-            if isinstance(a, Tensor):
-                torch.addcmul(bx[t], v, a, out=h)
-            else:
-                torch.add(bx[t], v, alpha=a, out=h)
-            v = v_seq[t]
+            if kk is None:  # IF: h = v + x
+                torch.add(v, x[t], out=h)
+            else:  # h = (1 - k) v + k v_r + (k x or x)
+                torch.mul(v, 1.0 - kk, out=h)
+                if spec.decay_input:
+                    h.add_(x[t] * kk if isinstance(kk, Tensor) else x[t], alpha=1.0
+                           if isinstance(kk, Tensor) else kk)
+                else:
+                    h.add_(x[t])
+                h.add_(kk * v_r)
+            torch.gt(h, thr, out=fired)
+            spikes[t].copy_(fired)
+            v_next = v_seq[t] if v_seq is not None else torch.empty_like(h)
             if spec.reset == "hard":
-                torch.where(h > thr, v_reset, h, out=v)
+                torch.where(fired, v_reset, h, out=v_next)
             elif spec.reset == "soft":
-                torch.sub(h, (h > thr).to(dtype) * thr, out=v)
+                torch.sub(h, spikes[t] * thr, out=v_next)
             else:
-                v.copy_(h)
-        spikes = (h_seq > thr).to(dtype)
+                v_next.copy_(h)
+            v = v_next
         ctx.set_materialize_grads(False)
-        ctx.spec, ctx.th_value = spec, th_value
-        # only h is needed to recompute spikes and surrogates; v[t-1] and x only for d/dk
+        ctx.spec, ctx.th_value, ctx.keep_v = spec, th_value, keep_v
         needs_k = k is not None and k.requires_grad
-        ctx.save_for_backward(h_seq, v_seq if needs_k else None, v0 if needs_k else None,
-                              x if needs_k else None, k, th)
-        return spikes, v_seq
+        ctx.save_for_backward(h_seq, v0 if needs_k else None, x if needs_k else None, k, th)
+        return spikes, (v_seq if keep_v else v)
 
     @staticmethod
     def backward(ctx, g_spikes: Tensor | None, g_v: Tensor | None):  # type: ignore[override]
-        h_seq, v_seq, v0, x, k, th = ctx.saved_tensors
+        h_seq, v0, x, k, th = ctx.saved_tensors
         spec: NeuronSpec = ctx.spec
         dtype, v_r = h_seq.dtype, spec.v_reset
         thr = th.to(dtype) if th is not None else ctx.th_value
-        s = (h_seq > thr).to(dtype)
-        g = surrogate_grad(spec.surrogate.kind, h_seq - thr, spec.surrogate.alpha)
         attached = not spec.detach_reset
-        if spec.reset == "hard":
-            dv_dh = (1 - s) + ((v_r - h_seq) * g if attached else 0.0)
-        elif spec.reset == "soft":
-            dv_dh = (1 - thr * g) if attached else torch.ones_like(h_seq)
-        else:
-            dv_dh = torch.ones_like(h_seq)
-        if spec.kind == "if":
-            a = 1.0
-        else:
-            kk = k.to(dtype) if k is not None else 1.0 / spec.tau
-            a = 1.0 - kk
-        gs_g = g_spikes * g if g_spikes is not None else torch.zeros_like(h_seq)
-        g_h = torch.empty_like(h_seq)
-        keep_gv = th is not None and ctx.needs_input_grad[3]
-        g_vt = torch.empty_like(h_seq) if keep_gv else None  # total gradient reaching v[t]
+        kk = None if spec.kind == "if" else (k.to(dtype) if k is not None else 1.0 / spec.tau)
+        a = 1.0 if kk is None else 1.0 - kk
+        b = 1.0 if kk is None or not spec.decay_input else kk
+        want_k = k is not None and ctx.needs_input_grad[2]
+        want_th = th is not None and ctx.needs_input_grad[3]
+        T = h_seq.shape[0]
+        # One step at a time, newest first: per-step temporaries are small and reused, where
+        # whole-sequence ones would each be as large as the input.
+        g_x = torch.empty_like(h_seq)
+        g_k = torch.zeros((), dtype=dtype, device=h_seq.device) if want_k else None
+        g_th = torch.zeros((), dtype=dtype, device=h_seq.device) if want_th else None
         carry = torch.zeros_like(h_seq[0])
-        for t in range(h_seq.shape[0] - 1, -1, -1):
-            gv = carry if g_v is None else carry + g_v[t]
-            if g_vt is not None:
-                g_vt[t] = gv
-            gh = g_h[t]
-            torch.addcmul(gs_g[t], gv, dv_dh[t], out=gh)
+        for t in range(T - 1, -1, -1):
+            h = h_seq[t]
+            fired = h > thr
+            g = surrogate_grad(spec.surrogate.kind, h - thr, spec.surrogate.alpha)
+            if spec.reset == "hard":
+                dv_dh = (~fired).to(dtype)
+                if attached:
+                    dv_dh = dv_dh + (v_r - h) * g
+            elif spec.reset == "soft" and attached:
+                dv_dh = 1 - thr * g
+            else:
+                dv_dh = None  # 1
+            if g_v is None:
+                gv = carry
+            elif ctx.keep_v:
+                gv = carry + g_v[t]
+            else:  # only the last membrane was returned
+                gv = carry + g_v if t == T - 1 else carry
+            gh = gv * dv_dh if dv_dh is not None else gv
+            if g_spikes is not None:
+                gh = gh + g_spikes[t] * g
+            torch.mul(gh, b, out=g_x[t])
             carry = gh * a
-        g_x = g_h if spec.kind == "if" or not spec.decay_input else g_h * (
-            k.to(dtype) if k is not None else 1.0 / spec.tau)
+            if g_k is not None:  # dh/dk = x - v[t-1] + v_r (decay_input) or v_r - v[t-1]
+                v_prev = v0 if t == 0 else _reset_from_h(spec, h_seq[t - 1],
+                                                         h_seq[t - 1] > thr, thr)
+                dh_dk = (x[t] - v_prev + v_r) if spec.decay_input else (v_r - v_prev)
+                g_k += (gh * dh_dk).sum()
+            if g_th is not None:
+                # fire: ds/dth = -g; reset: hard (v_r - h)(-g) if attached; soft -s + th g
+                if g_spikes is not None:
+                    g_th -= (g_spikes[t] * g).sum()
+                if spec.reset == "hard" and attached:
+                    g_th -= (gv * (v_r - h) * g).sum()
+                elif spec.reset == "soft":
+                    dv_dth = -fired.to(dtype) + (thr * g if attached else 0.0)
+                    g_th += (gv * dv_dth).sum()
         g_v0 = carry if ctx.needs_input_grad[1] else None
-        g_k = None
-        if k is not None and ctx.needs_input_grad[2]:
-            v_prev = torch.cat([v0.unsqueeze(0), v_seq[:-1]])
-            dh_dk = (x - v_prev + v_r) if spec.decay_input else (v_r - v_prev)
-            g_k = (g_h * dh_dk).sum()
-        g_th = None
-        if th is not None and ctx.needs_input_grad[3]:
-            # fire: d s/d th = -g; reset: hard (v_r - h)(-g) if attached; soft -s - th(-g)
-            total = -(gs_g.sum())
-            if spec.reset == "hard" and attached:
-                total = total - (g_vt * (v_r - h_seq) * g).sum()
-            elif spec.reset == "soft":
-                total = total + (g_vt * (-s + (thr * g if attached else 0.0))).sum()
-            g_th = total
-        return g_x, g_v0, g_k, g_th, None, None
+        return g_x, g_v0, g_k, g_th, None, None, None
 
 
 def run_fused(
-    spec: NeuronSpec, x: Tensor, v0: Tensor, k: Tensor | None, th: Tensor | None
+    spec: NeuronSpec, x: Tensor, v0: Tensor, k: Tensor | None, th: Tensor | None,
+    keep_v: bool = True,
 ) -> tuple[Tensor, Tensor]:
-    """(spikes, v_seq) of a whole sequence; ``k`` (1/tau) and ``th`` given when learnable."""
-    return _Sequence.apply(x, v0, k, th, spec, spec.v_threshold)
+    """(spikes, v_seq) of a whole sequence, or (spikes, last v) when ``keep_v`` is false;
+    ``k`` (1/tau) and ``th`` are given when learnable."""
+    return _Sequence.apply(x, v0, k, th, spec, spec.v_threshold, keep_v)

@@ -40,8 +40,10 @@ class ReferenceNeuron(NeuronModule):
         if self.fused:
             k = torch.sigmoid(self.w) if self.spec.kind == "plif" else None
             th = self.v_threshold if isinstance(self.v_threshold, Tensor) else None
-            spikes, v_seq = run_fused(self.spec, x, v0, k, th)
-            return spikes, (v_seq if record_v else None), {"v": v_seq[-1]}
+            spikes, v = run_fused(self.spec, x, v0, k, th, keep_v=record_v)
+            if record_v:
+                return spikes, v, {"v": v[-1]}
+            return spikes, None, {"v": v}
         inv_tau = self.inv_tau()
         v_th = self.v_threshold
 
