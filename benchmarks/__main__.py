@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                               cases=tuple(args.cases.split(",")))
     result = {"schema": "step.benchmarks/1", "environment": environment(args.device, args.threads),
               "startup_s": startup(), "results": rows}
-    out = Path(args.out) if args.out else RESULTS / f"{args.device.split(':')[0]}-{args.sizes}.json"
+    sizes = args.sizes.replace(',', '-')
+    out = Path(args.out) if args.out else RESULTS / f"{args.device.split(':')[0]}-{sizes}.json"
     from step._io import write_json
 
     write_json(out, result)

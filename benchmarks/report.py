@@ -70,7 +70,23 @@ def write_docs() -> Path:
              "`direct:X` is the same LIF written directly against library X "
              "(benchmarks/direct.py). 'saved for backward' counts the tensors autograd keeps "
              "for the backward pass.", ""]
-    for path in sorted(RESULTS.glob("*.json")):
+    notes = DOCS / "performance-notes.md"  # the hand-written reading of the figures below
+    if notes.exists():
+        lines += [notes.read_text(), ""]
+    for path in sorted(RESULTS.glob("adapter-overhead-*.json")):
+        data = json.loads(path.read_text())
+        lines += [f"## Adapter overhead ({path.stem.removeprefix('adapter-overhead-')} presets)",
+                  "", "A model run through step on backend X against the same model with every "
+                  "neuron swapped for X's own LIF (`python -m benchmarks.adapter_overhead`), "
+                  f"forward + backward, median ms, {data['threads']} threads.", "",
+                  "| model | preset | backend | batch | through step | direct | overhead |",
+                  "|---|---|---|---:|---:|---:|---:|"]
+        for r in data["rows"]:
+            lines.append(f"| {r['model']} | {r['preset']} | {r['backend']} | {r['batch']} | "
+                         f"{r['step_ms']:.2f} | {r['direct_ms']:.2f} | "
+                         f"{100 * r['overhead']:+.1f} % |")
+        lines.append("")
+    for path in sorted(RESULTS.glob("cpu*.json")) + sorted(RESULTS.glob("cuda*.json")):
         data = json.loads(path.read_text())
         env = data["environment"]
         title = f"{path.stem}: {env.get('gpu', env['processor'])}, {env['threads']} threads"
@@ -84,9 +100,6 @@ def write_docs() -> Path:
                 f"`{k}` {v:.2f}" for k, v in data["startup_s"].items()), ""]
         lines += _table(data["results"])
         lines.append("")
-    extra = DOCS / "performance-notes.md"
-    if extra.exists():
-        lines += ["", extra.read_text()]
     out = DOCS / "performance.md"
     write_text(out, "\n".join(lines) + "\n")
     return out
