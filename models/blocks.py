@@ -69,7 +69,8 @@ class SpikingModel(nn.Module):
             )
 
     def features(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """[T, B, ...] -> [T, B, features] before the head; every model family defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define features()")
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.time_first(x)
