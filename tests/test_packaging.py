@@ -51,6 +51,8 @@ def test_wheel_puts_everything_under_step(tmp_path: Path) -> None:
     assert tops == {"step", f"{name}-{version}.dist-info"}
     assert "step/plugins/__init__.py" in names
     assert "step/reference/plugin.py" in names
+    assert "step/energy/profiles/45nm.yaml" in names  # package data: the hardware profiles
+    assert "step/models/spikformer.py" in names and "step/conformance/runner.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[step.backends]" in text and "reference = step.reference.plugin" in text
