@@ -80,6 +80,14 @@ class Support:
     def unsupported(cls, why: str) -> Support:
         return cls(Level.UNSUPPORTED, Level.UNSUPPORTED, why, why)
 
+    @classmethod
+    def all_of(cls, first: Support, *rest: Support) -> Support:
+        """The support of a computation that needs every one of the parts."""
+        out = first
+        for part in rest:
+            out = out.combine(part)
+        return out
+
     def combine(self, other: Support) -> Support:
         """The support of a computation that needs both ``self`` and ``other``."""
 

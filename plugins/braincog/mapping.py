@@ -61,12 +61,6 @@ class BrainCogPlan:
     fires_at_equality: bool = False
 
 
-def _part(
-    forward: Level, gradient: Level, forward_how: str = "", gradient_how: str = ""
-) -> Support:
-    return Support(forward, gradient, forward_how, gradient_how)
-
-
 def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
     kind, a = spec.surrogate.kind, float(spec.surrogate.alpha or 1.0)
     if kind in NATIVE_SURROGATES and not (spec.learn_threshold and NATIVE_SURROGATES[kind][1]):
@@ -74,9 +68,9 @@ def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
         how = f"BrainCog {name}" + ("" if kind == "straight_through" else f"({a:g})")
         if at_equality:
             how += " (fires at >=: threshold raised by one ulp)"
-        return name, a, at_equality, _part(NATIVE, NATIVE, "", how)
+        return name, a, at_equality, Support(NATIVE, NATIVE, "", how)
     if kind == "rectangle" and a == 1.0:
-        return "GateGrad", 2.0, False, _part(NATIVE, NATIVE, "", "BrainCog GateGrad(2)")
+        return "GateGrad", 2.0, False, Support(NATIVE, NATIVE, "", "BrainCog GateGrad(2)")
     if kind in NATIVE_SURROGATES:  # a >= surrogate with a learnt threshold: no ulp shift there
         why = (f"BrainCog's {NATIVE_SURROGATES[kind][0]} fires at >=, which a learnt threshold "
                "cannot be shifted to correct; ")
@@ -85,7 +79,7 @@ def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
     else:
         why = f"BrainCog has no {kind} surrogate; "
     how = why + "step's surrogate is plugged into BrainCog's act_fun (SurrogateFunctionBase)"
-    return "step", a, False, _part(NATIVE, EMULATED, "", how)
+    return "step", a, False, Support(NATIVE, EMULATED, "", how)
 
 
 def _dynamics(spec: NeuronSpec) -> Support:
@@ -96,25 +90,22 @@ def _dynamics(spec: NeuronSpec) -> Support:
         return Support.unsupported(
             f"BrainCog's {NODES[spec.kind]} always resets by mem *= 1 - spike.detach() (a hard "
             f"reset to v_reset); {spec.reset} reset does not exist there")
-    parts = [_part(NATIVE, NATIVE, node + " (v = mem + v_reset, threshold - v_reset)", node)]
+    parts = [Support(NATIVE, NATIVE, node + " (v = mem + v_reset, threshold - v_reset)", node)]
     if spec.kind in ("lif", "plif") and not spec.decay_input:
         if spec.kind == "plif":
             how = "input fed as x/sigmoid(w) (decay_input=False; BrainCog decays the input)"
-            parts.append(_part(EMULATED, EMULATED, how, how))
+            parts.append(Support(EMULATED, EMULATED, how, how))
         else:
             how = "fed x*tau (decay_input=False: a constant input scale)"
-            parts.append(_part(NATIVE, NATIVE, how, how))
+            parts.append(Support(NATIVE, NATIVE, how, how))
     if not spec.detach_reset:
-        parts.append(_part(NATIVE, UNSUPPORTED, "", (
+        parts.append(Support(NATIVE, UNSUPPORTED, "", (
             "BrainCog always detaches the reset (mem *= 1 - spike.detach()), so the gradient "
             "through the spike in the reset (detach_reset=False) cannot be computed; set "
             "detach_reset=true")))
     if spec.learn_threshold:
-        parts.append(_part(NATIVE, NATIVE, "", "BrainCog requires_thres_grad=True"))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.combine(p)
-    return out
+        parts.append(Support(NATIVE, NATIVE, "", "BrainCog requires_thres_grad=True"))
+    return Support.all_of(*parts)
 
 
 def plan(spec: NeuronSpec) -> BrainCogPlan:

@@ -44,12 +44,6 @@ class NorsePlan:
     scale: float = 1.0
 
 
-def _part(
-    forward: Level, gradient: Level, forward_how: str = "", gradient_how: str = ""
-) -> Support:
-    return Support(forward, gradient, forward_how, gradient_how)
-
-
 def _surrogate(spec: NeuronSpec) -> tuple[str, float, float, Support]:
     """(method, norse alpha, unit scale, gradient support) for the spec's surrogate."""
     kind, a = spec.surrogate.kind, float(spec.surrogate.alpha or 0.0)
@@ -63,13 +57,13 @@ def _surrogate(spec: NeuronSpec) -> tuple[str, float, float, Support]:
         method, norse_alpha, native_at, scale = exact[kind]
         if a == native_at:
             how = f"Norse threshold method {method!r} (alpha {norse_alpha:g}) is {kind}({a:g})"
-            return method, norse_alpha, 1.0, _part(NATIVE, NATIVE, "", how)
+            return method, norse_alpha, 1.0, Support(NATIVE, NATIVE, "", how)
         how = (f"Norse method {method!r} (alpha {norse_alpha:g}) equals {kind}({native_at:g}) "
                f"only; the adapter runs Norse in units v' = {scale:g}*v so that it equals "
                f"{kind}({a:g})")
-        return method, norse_alpha, scale, _part(NATIVE, EMULATED, "", how)
+        return method, norse_alpha, scale, Support(NATIVE, EMULATED, "", how)
     if kind == "fast_sigmoid" and a == 1.0:
-        return "super", 1.0, 1.0, _part(NATIVE, NATIVE, "", "Norse 'super' is fast_sigmoid(1)")
+        return "super", 1.0, 1.0, Support(NATIVE, NATIVE, "", "Norse 'super' is fast_sigmoid(1)")
     if kind == "fast_sigmoid":
         why = (f"Norse 1.1.0 'super' ignores its alpha (always 1/(1+|x|)^2), so "
                f"fast_sigmoid({a:g}) has no Norse equivalent; methods are fixed strings, "
@@ -79,7 +73,7 @@ def _surrogate(spec: NeuronSpec) -> tuple[str, float, float, Support]:
                "strings heaviside/super/triangle/tanh/circ/heavi_erfc, so step's surrogate "
                "cannot be plugged in")
     # 'heaviside' has no gradient at all: nothing pretends to be the surrogate.
-    return "heaviside", 0.0, 1.0, _part(NATIVE, UNSUPPORTED, "", why)
+    return "heaviside", 0.0, 1.0, Support(NATIVE, UNSUPPORTED, "", why)
 
 
 def _dynamics(spec: NeuronSpec) -> Support:
@@ -91,9 +85,9 @@ def _dynamics(spec: NeuronSpec) -> Support:
                    f"and LIFBox cannot integrate without leak: {spec.reset} reset is not "
                    "available for IF")
             return Support.unsupported(why)
-        parts.append(_part(NATIVE, NATIVE, "Norse IAFCell", "Norse IAFCell"))
+        parts.append(Support(NATIVE, NATIVE, "Norse IAFCell", "Norse IAFCell"))
         if spec.detach_reset:
-            parts.append(_part(NATIVE, UNSUPPORTED, "", (
+            parts.append(Support(NATIVE, UNSUPPORTED, "", (
                 "Norse's IAFCell writes its reset inline as (1-z)v + z*v_reset, so the "
                 "gradient through z cannot be detached")))
     elif spec.kind in ("lif", "plif"):
@@ -101,35 +95,32 @@ def _dynamics(spec: NeuronSpec) -> Support:
         if spec.kind == "plif":
             how = ("Norse has no PLIF: LIFBoxCell with tau_mem_inv = sigmoid(w), w an "
                    "nn.Parameter that Norse's step differentiates through")
-            parts.append(_part(EMULATED, EMULATED, how, how))
+            parts.append(Support(EMULATED, EMULATED, how, how))
             if not spec.decay_input:
                 how = "input fed as x/sigmoid(w) (decay_input=False)"
-                parts.append(_part(EMULATED, EMULATED, how, how))
+                parts.append(Support(EMULATED, EMULATED, how, how))
         elif not spec.decay_input:
             how = f"{cell} fed x*tau (decay_input=False: a constant input scale)"
-            parts.append(_part(NATIVE, NATIVE, how, how))
+            parts.append(Support(NATIVE, NATIVE, how, how))
         else:
-            parts.append(_part(NATIVE, NATIVE, cell, cell))
+            parts.append(Support(NATIVE, NATIVE, cell, cell))
         if spec.reset == "none":
             how = "Norse has no 'no reset': an identity LIFBoxParameters.reset_method"
-            parts.append(_part(EMULATED, EMULATED, how, how))
+            parts.append(Support(EMULATED, EMULATED, how, how))
         else:
             name = "reset_value" if spec.reset == "hard" else "reset_subtract"
-            parts.append(_part(NATIVE, NATIVE, f"Norse {name}", f"Norse {name}"))
+            parts.append(Support(NATIVE, NATIVE, f"Norse {name}", f"Norse {name}"))
             if spec.detach_reset:
-                parts.append(_part(NATIVE, EMULATED, "", (
+                parts.append(Support(NATIVE, EMULATED, "", (
                     f"Norse's {name} does not detach the spike; the adapter passes "
                     f"{name} applied to z.detach() as LIFBoxParameters.reset_method")))
     else:
         return Support.unsupported(f"the Norse adapter has no {spec.kind!r} neuron")
     if spec.learn_threshold:
-        parts.append(_part(NATIVE, EMULATED, "", (
+        parts.append(Support(NATIVE, EMULATED, "", (
             "Norse has no learnable-threshold option: the adapter passes an nn.Parameter "
             "as v_th and Norse's step differentiates through it")))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.combine(p)
-    return out
+    return Support.all_of(*parts)
 
 
 def plan(spec: NeuronSpec) -> NorsePlan:
