@@ -107,15 +107,19 @@ def _run_with_progress(backends: list[Any], cases: list[Any], info: dict[str, di
 
 def write_reports(report: Any, out: Path) -> None:
     """Render all three reports first, then write each whole (temporary file and rename)."""
-    from step._io import write_json, write_text
+    from step._io import atomic_path
     from step.conformance.report_html import to_html
     from step.conformance.report_json import to_json
     from step.conformance.report_md import to_markdown
 
-    data, markdown, page = to_json(report), to_markdown(report), to_html(report)
-    write_json(out / "report.json", data)
-    write_text(out / "report.md", markdown)
-    write_text(out / "report.html", page)
+    texts = {"report.json": json.dumps(to_json(report), indent=2) + "\n",
+             "report.md": to_markdown(report), "report.html": to_html(report)}
+    # all three are written to temporary files first and renamed together at the end, so a
+    # failure leaves the previous set of reports, never a mix of old and new
+    with (atomic_path(out / "report.json") as tj, atomic_path(out / "report.md") as tm,
+          atomic_path(out / "report.html") as th):
+        for tmp, name in ((tj, "report.json"), (tm, "report.md"), (th, "report.html")):
+            tmp.write_text(texts[name])
 
 
 def render(report: Any, out: Path) -> None:
