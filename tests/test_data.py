@@ -148,3 +148,11 @@ def test_permuted_sequences_use_one_fixed_permutation():
     assert torch.equal(px, x[perm])
     assert torch.equal(pixel_sequence(torch.arange(8.0).view(1, 2, 2, 2))[0],
                        torch.tensor([[0.0, 4.0], [1.0, 5.0], [2.0, 6.0], [3.0, 7.0]]))
+
+
+def test_digits_as_rgb_repeat_the_grey_level() -> None:
+    grey = load_dataset("digits", img_size=8)
+    rgb = load_dataset("digits", img_size=8, channels=3)
+    assert rgb.test.x.shape[1:] == (3, 8, 8)
+    for c in range(3):
+        assert torch.equal(rgb.test.x[:, c], grey.test.x[:, 0])

@@ -57,3 +57,17 @@ def test_bad_profile_key_in_file(capsys, tmp_path):
     bad.write_text("name: x\nversion: '1'\nwatts: 3\n")
     assert main(["energy", "--model", "spiking_mlp", "--profile", str(bad)]) == 2
     assert "watts: unknown key" in capsys.readouterr().err
+
+
+def test_a_cifar_preset_runs_on_the_embedded_digits(capsys) -> None:  # noqa: ANN001
+    """No CIFAR on the machine: the digits, resized and repeated to RGB, stand in."""
+    from step.cli import main
+
+    code = main(["energy", "--model", "spiking_cnn", "--preset", "cifar10", "--batches", "1",
+                 "--batch-size", "2", "--json"])
+    assert code == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["preset"] == "cifar10" and report["samples"] == 2
+    assert report["total_pj"]["snn"] > 0 and report["layers"]

@@ -67,7 +67,9 @@ def data_batches(dataset: str, config: Any, batches: int, batch_size: int) -> It
     if batches < 1:
         raise InputError(f"--batches must be >= 1, got {batches}")
     entry = dataset_entry(dataset)
-    options = {k: getattr(config, k, None) for k in ("img_size", "T") if k in entry.accepts}
+    wanted = {"img_size": getattr(config, "img_size", None), "T": getattr(config, "T", None),
+              "channels": getattr(config, "in_channels", None)}
+    options = {k: v for k, v in wanted.items() if k in entry.accepts and v is not None}
     splits = load_dataset(dataset, **options)
     for i, (x, _) in enumerate(iterate(splits.test, batch_size, time_first=splits.time_first)):
         if i == batches:

@@ -63,13 +63,21 @@ def split_arrays(x: Tensor, y: Tensor) -> tuple[ArraySet, ArraySet, ArraySet]:
 
 
 @register_dataset(
-    "digits", layout="static", accepts=("img_size",),
+    "digits", layout="static", accepts=("img_size", "channels"),
     description="scikit-learn's 8x8 digits, static images [1, S, S] in [0, 1] (embedded)",
 )
-def load_digits_static(root: Path | None = None, img_size: int = NATIVE_SIZE) -> DataSplits:
-    """Static digits ``[1, img_size, img_size]``; the model encodes them into time steps."""
+def load_digits_static(
+    root: Path | None = None, img_size: int = NATIVE_SIZE, channels: int = 1
+) -> DataSplits:
+    """Static digits ``[channels, img_size, img_size]``; the model encodes them into time steps.
+
+    ``channels > 1`` repeats the grey level (a stand-in input for models built for RGB, such
+    as the CIFAR presets, when no real dataset is at hand).
+    """
     images, labels = digits_arrays()
     images = resize(images, int(img_size))
+    if int(channels) != 1:
+        images = images.repeat(1, int(channels), 1, 1)
     train, val, test = split_arrays(images, labels)
     return DataSplits("digits", train, val, test, "static", 10, tuple(images.shape[1:]),
                       "sklearn digits, static", {"split_seed": SPLIT_SEED,
