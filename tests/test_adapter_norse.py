@@ -13,6 +13,7 @@ import json
 
 import pytest
 import torch
+from adapter_helpers import grads, reference_run, trusted
 from hypothesis import given
 from hypothesis import strategies as st
 from step.plugins.norse import NorseBackend
@@ -20,8 +21,7 @@ from step.plugins.norse import NorseBackend
 from step import registry
 from step.cli import main as step_main
 from step.errors import BackendUnavailableError, UnsupportedSpecError
-from step.reference.functional import neuron_step
-from step.specs import NeuronSpec, parse_neuron
+from step.specs import parse_neuron
 from step.support import Level
 from step.trace import trace
 
@@ -79,23 +79,6 @@ def test_step_trace_command_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # -- against the reference ---------------------------------------------------------------------
-
-def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The reference's spikes, membrane after reset and charged membrane h, per step."""
-    ref = registry.get_backend("reference").build_neuron(spec).to(x.dtype)
-    v = torch.full_like(x[0], spec.v_reset)
-    spikes, vs, hs = [], [], []
-    for t in range(x.shape[0]):
-        s, v, h = neuron_step(spec, x[t], v, ref.v_threshold, ref.inv_tau())
-        spikes.append(s), vs.append(v), hs.append(h)
-    return torch.stack(spikes), torch.stack(vs), torch.stack(hs)
-
-
-def trusted(h: torch.Tensor, v_threshold: float, tol: float) -> torch.Tensor:
-    """False from the first step where h is within tol of the threshold (a legitimate flip)."""
-    near = ((h - v_threshold).abs() < tol).to(torch.int8)
-    return torch.cummax(near, dim=0).values == 0
-
 
 @given(
     kind=st.sampled_from(["if", "lif", "plif"]),
@@ -161,17 +144,6 @@ GRADIENT_SPECS = [
     ({"kind": "plif", "surrogate": {"kind": "sigmoid", "alpha": 2.0}, "tau": 1.5,
       "decay_input": False}, "emulated"),
 ]
-
-
-def grads(backend: str, spec: NeuronSpec, x: torch.Tensor) -> tuple:
-    """Spikes, membrane, and d(loss)/d(input and each trainable parameter)."""
-    neuron = registry.get_backend(backend).build_neuron(spec).double()
-    neuron.record_v = True
-    spikes = neuron(x)
-    weights = torch.linspace(-1.0, 1.0, spikes.numel(), dtype=x.dtype).view_as(spikes)
-    loss = (spikes * weights).sum() + (neuron.v_seq * weights).sum()
-    params = [p for p in neuron.parameters() if p.requires_grad]
-    return spikes, neuron.v_seq, torch.autograd.grad(loss, [x, *params])
 
 
 @pytest.mark.parametrize(("data", "level"), GRADIENT_SPECS)

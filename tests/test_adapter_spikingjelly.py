@@ -14,11 +14,11 @@ import sys
 
 import pytest
 import torch
+from adapter_helpers import _grads, reference_charge, run
 from hypothesis import given
 from hypothesis import strategies as st
 
 from step.errors import BackendUnavailableError, UnsupportedSpecError
-from step.reference.functional import charge_lif
 from step.reference.surrogates import surrogate_grad
 from step.registry import get_backend, load_plugins
 from step.specs import SurrogateSpec, parse_neuron
@@ -28,24 +28,6 @@ from step.trace import trace
 pytest.importorskip("spikingjelly")
 
 BACKEND = "spikingjelly"
-
-
-def run(backend: str, spec: dict, x: torch.Tensor, state: dict | None = None):
-    """(spikes, v_seq, module) for one call, module in the input's dtype."""
-    neuron = get_backend(backend).build_neuron(spec).to(x.dtype)
-    neuron.record_v = True
-    with torch.no_grad():
-        s = neuron(x, state=state)
-    return s, neuron.v_seq, neuron
-
-
-def reference_charge(spec: dict, x: torch.Tensor, v_seq: torch.Tensor) -> torch.Tensor:
-    """h[t] of the reference run, from its membrane after reset (to find near-threshold steps)."""
-    p = parse_neuron(spec)
-    v_prev = torch.cat([torch.full_like(x[:1], p.v_reset), v_seq[:-1]])
-    if p.kind == "if":
-        return v_prev + x
-    return charge_lif(x, v_prev, 1.0 / p.tau, p.v_reset, p.decay_input)
 
 
 # -- hand traces ---------------------------------------------------------------------------
@@ -121,17 +103,6 @@ def test_matches_reference(dtype, tol, spec: dict, T: int, seed: int, scale: flo
     stop = int(near.flatten(1).any(1).float().argmax()) if near.any() else T
     torch.testing.assert_close(s[:stop], s_ref[:stop], rtol=0, atol=0)
     torch.testing.assert_close(v[:stop], v_ref[:stop], rtol=tol, atol=tol)
-
-
-def _grads(backend: str, spec: dict, x: torch.Tensor):
-    neuron = get_backend(backend).build_neuron(spec).double()
-    neuron.record_v = True
-    xx = x.clone().requires_grad_(True)
-    s = neuron(xx)
-    (s * torch.linspace(0.5, 1.5, s.shape[-1], dtype=s.dtype)).sum().add(
-        0.3 * neuron.v_seq.sum()).backward()
-    params = {n: p.grad.clone() for n, p in neuron.named_parameters()}
-    return xx.grad, params, neuron
 
 
 @pytest.mark.parametrize("surrogate", ["atan", "sigmoid", "fast_sigmoid", "triangle",
