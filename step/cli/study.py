@@ -81,7 +81,7 @@ def render(study: dict, paths: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from step.study.report import table
+    from step.study.report import table, verdict_text
 
     head, rows = table(study)
     keep = [0, 2, 3, 5, 6, 7, 8]  # backend, status, acc, loss, rate, s/epoch, memory
@@ -95,5 +95,5 @@ def render(study: dict, paths: dict) -> None:
     for r in study["rows"]:
         if r.get("reason"):
             c.print(f"[yellow]{r['backend']}[/]: {r['reason']}")
-    c.print(f"[bold]verdict[/]: {study['spread']['text']}")
+    c.print(f"[bold]verdict[/]: {verdict_text(study)}")
     c.print(f"written: {', '.join(str(p) for p in paths.values())}")

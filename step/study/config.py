@@ -33,10 +33,13 @@ class StudyConfig(Spec):
     lr: float = Field(1e-2, gt=0)
     device: str = "cpu"
     conformance: bool = Field(True, description="run the conformance cases of the model's "
-                              "neuron kinds on each backend and show the verdict in its row")
+                              "neuron specs (every role) on each backend; the verdict is in "
+                              "its row")
     isolate: bool = Field(True, description="run every (backend, seed) in its own process")
     jobs: int = Field(2, ge=1, description="runs at once (isolated runs only); each gets "
                       "cpu_count // jobs torch threads")
+    margin: float = Field(1.0, gt=0, description="equivalence margin of the paired verdict, "
+                          "in accuracy points (1 = 0.01)")
     out: str = "runs/study"
 
     def seed_list(self) -> list[int]:

@@ -29,13 +29,17 @@ from step.train.config import RunConfig
 
 
 def resolve_backends(cfg: StudyConfig) -> list[str]:
-    """'all' -> every available backend (reference first); a list is checked name by name."""
+    """'all' -> every available backend (reference first); a list is checked name by name.
+
+    A name given twice runs once: a duplicate row would count as a second backend in the
+    paired verdict, comparing a backend with itself.
+    """
     from step.registry import available_backends, get_backend
 
     if cfg.backends == "all":
         return available_backends()
     names = cfg.backends if isinstance(cfg.backends, list) else cfg.backends.split(",")
-    names = [n.strip() for n in names if n.strip()]
+    names = list(dict.fromkeys(n.strip() for n in names if n.strip()))  # each once, in order
     if not names:
         raise InputError("--backends needs 'all' or a comma-separated list of backend names")
     for n in names:
@@ -67,28 +71,6 @@ def support_of(backend: str, specs: dict[str, Any]) -> tuple[dict[str, dict], st
         elif s.gradient is Level.UNSUPPORTED:
             reasons.append(f"{role}: gradient unsupported ({s.gradient_how})")
     return table, "; ".join(reasons) or None
-
-
-def conformance_status(backend: str, kinds: list[str]) -> dict[str, Any] | None:
-    """The conformance suite's cases for the model's neuron kinds, run on ``backend``.
-
-    Returns the worst outcome (the suite's own severity order) and the counts per outcome;
-    A suite that breaks is reported, not raised: it must not cost the study its training
-    results.
-    """
-    from step.conformance.cases import cases_for_kind
-    from step.conformance.policy import SEVERITY
-    from step.conformance.runner import run_suite
-    from step.registry import get_backend
-
-    try:
-        cases = [c for k in kinds for c in cases_for_kind(k)]
-        report = run_suite([get_backend(backend)], cases)
-        counts = {k: v for k, v in report.counts().get(backend, {}).items() if v}
-    except Exception as err:
-        return {"status": "error", "error": f"{type(err).__name__}: {err}"}
-    worst = next((s.value for s in SEVERITY if counts.get(s.value)), None)
-    return {"status": worst, "counts": counts, "cases": len(cases), "kinds": kinds}
 
 
 def run_one(run: RunConfig, isolate: bool, threads: int | None = None) -> dict[str, Any]:

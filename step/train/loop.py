@@ -124,7 +124,7 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     if cfg.device.startswith("cuda"):
         memory["cuda_peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 1024**2
     best_epoch = ckpt.load_best(out, model)
-    test = evaluate(model, data.test, rates=True, **eval_kw)
+    test = evaluate(model, data.test, rates=True, predictions=True, **eval_kw)
     result = {
         "config": cfg.model_dump(),
         "dataset": {"name": data.name, "layout": data.layout, "sizes": data.sizes(),
@@ -137,7 +137,8 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
         "initial_weights": init,
         "selection": {"split": "val", "rule": "highest val acc, then lowest val loss, then "
                       "earliest epoch", "best_epoch": best_epoch, **state["best"]},
-        "test": {"acc": test["acc"], "loss": test["loss"], "n": test["n"]},
+        "test": {"acc": test["acc"], "loss": test["loss"], "n": test["n"],
+                 "predictions": test["predictions"], "labels": test["labels"]},
         "firing_rates": test["firing_rates"],
         "history": state["history"],
         "time_per_epoch_s": _mean([r["train_time_s"] for r in state["history"]]),
