@@ -10,13 +10,14 @@ every installed backend, two seeds, and write runs/study/study.{json,md,html})::
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from step.cli.exit_codes import ExitCode
 
 STUDY_FLAGS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "data_root",
                "img_size", "train_subset", "eval_subset", "device", "backends", "seeds", "seed",
-               "out", "jobs")
+               "out", "jobs", "margin")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="runs at once, each in its own process (default 2: one per core)")
     p.add_argument("--in-process", action="store_true",
                    help="run every training in this process (faster start, shared peak memory)")
+    p.add_argument("--margin", type=float,
+                   help="equivalence margin of the paired verdict, in accuracy points "
+                   "(default 1)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard a study with other settings in OUT (by default a rerun "
+                   "resumes the same settings and refuses others)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print a summary (rows, paired verdict, files) as JSON on stdout")
     p.set_defaults(run=run)
 
 
@@ -66,14 +75,37 @@ def run(args: argparse.Namespace) -> int:
 
     from step._io import output_dir
     from step.study import run_study, write_study
+    from step.study.workers import sigterm_as_interrupt
 
     cfg = load_study_config(args)
     output_dir(cfg.out)
-    study = run_study(cfg, progress=not args.quiet)
+    with sigterm_as_interrupt():
+        study = run_study(cfg, progress=not (args.quiet or args.json), overwrite=args.overwrite)
     paths = write_study(Path(cfg.out), study)
-    render(study, paths)
+    if args.json:
+        print(json.dumps(machine_summary(study, paths), indent=2))
+    else:
+        render(study, paths)
     trained = [r for r in study["rows"] if r["status"] in ("ok", "partial")]
     return ExitCode.OK if trained else ExitCode.CHECK_FAILED
+
+
+def machine_summary(study: dict, paths: dict) -> dict[str, Any]:
+    """What ``--json`` prints: per backend the numbers of the table, the paired verdict with
+    every pair, and the files written (study.json has everything else)."""
+    keep = ("backend", "version", "status", "reason", "seeds", "acc_per_seed", "acc",
+            "reused_seeds", "loss", "firing_rate", "time_per_epoch_s", "peak_memory_mb",
+            "energy_pj", "conformance")
+    return {
+        "config": study["config"],
+        "rows": [{k: r[k] for k in keep if k in r} for r in study["rows"]],
+        "verdict": study["paired"]["verdict"], "text": study["paired"]["text"],
+        "pairs": [{k: v for k, v in q.items() if k != "mcnemar"} | {
+            "mcnemar_p": {s: m["pvalue"] for s, m in (q.get("mcnemar") or {}).items()}}
+            for q in study["paired"]["pairs"]],
+        "elapsed_s": study["elapsed_s"],
+        "files": {k: str(v) for k, v in paths.items()},
+    }
 
 
 def render(study: dict, paths: dict) -> None:

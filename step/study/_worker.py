@@ -1,7 +1,8 @@
 """One study run in its own process: ``python -m step.study._worker RUN_CONFIG_JSON``.
 
 The parent reads ``OUT/result.json``; on failure this process prints one line to stderr and
-exits non-zero, which becomes the run's error in the report.
+exits non-zero, which becomes the run's error in the report. A worker whose study process is
+gone (killed with SIGKILL) exits at once instead of training on as an orphan.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import sys
 def main(argv: list[str]) -> int:
     import os
 
+    from step.study.workers import exit_with_parent
+
+    exit_with_parent()
     import torch
 
     from step.errors import StepError

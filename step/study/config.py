@@ -6,7 +6,7 @@ installed backend, two seeds, a few epochs; on two CPU cores it finishes in minu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -41,6 +41,15 @@ class StudyConfig(Spec):
     margin: float = Field(1.0, gt=0, description="equivalence margin of the paired verdict, "
                           "in accuracy points (1 = 0.01)")
     out: str = "runs/study"
+
+    #: Fields that choose which runs exist or how the report reads, not what a run computes:
+    #: they may change when a study is resumed (runs are matched by their own config).
+    REPORT_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"backends", "seeds", "seed", "jobs", "isolate", "conformance", "margin", "out"})
+
+    def run_settings(self) -> dict[str, Any]:
+        """The settings every run shares (JSON-ready): a resumed study must keep them."""
+        return self.model_dump(mode="json", exclude=set(self.REPORT_ONLY))
 
     def seed_list(self) -> list[int]:
         return [self.seed + i for i in range(self.seeds)]

@@ -101,6 +101,7 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
     acc = [r["test"]["acc"] for r in ok]
     row.update(
         seeds=[r["seed"] for r in ok], acc_per_seed=acc, acc=_stats(acc),
+        reused_seeds=[r["seed"] for r in ok if r.get("reused")],
         loss=_mean([r["test"]["loss"] for r in ok]),
         firing_rate=_mean([r["firing_rates"]["mean"] for r in ok]),
         time_per_epoch_s=_mean([r["time_per_epoch_s"] for r in ok]),
