@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE.yaml", help="sweep file: base, grid, out")
     p.add_argument("--out", help="output folder (overrides the file's out)")
     p.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
+    p.add_argument("--json", action="store_true",
+                   help="print the entries (one per grid point) as JSON on stdout")
     p.set_defaults(run=run)
 
 
@@ -41,23 +43,36 @@ def run(args: argparse.Namespace) -> int:
         data["out"] = args.out
     sweep = SweepConfig.parse(data, what=f"sweep file {args.file}")
     output_dir(sweep.out)
-    entries = run_sweep(sweep, progress=not args.quiet)
+    entries = run_sweep(sweep, progress=not (args.quiet or args.json))
     out = Path(sweep.out)
     write_summary(out, entries, list(sweep.grid))
-    render(entries, list(sweep.grid))
+    if args.json:
+        import json
+
+        print(json.dumps({"axes": list(sweep.grid), "entries": entries,
+                          "files": [str(out / "sweep.md"), str(out / "sweep.png")]}, indent=2))
+    else:
+        render(entries, list(sweep.grid))
     return ExitCode.OK if any(e["status"] == "trained" for e in entries) else ExitCode.CHECK_FAILED
 
 
 def rows(entries: list[dict], axes: list[str]) -> tuple[list[str], list[list[str]]]:
-    head = [*axes, "status", "test acc", "val acc", "firing rate", "s / epoch", "note"]
+    from step.study.diff import config_diff, describe
+
+    head = [*axes, "status", "test acc", "val acc", "firing rate", "s / epoch",
+            "model config vs first row", "note"]
     out = []
+    first = next((e["model_config"] for e in entries if e.get("model_config")), None)
     for e in entries:
+        changed = (describe(config_diff(first, e["model_config"]))
+                   if first and e.get("model_config") else "")
         def f(k: str, fmt: str = ".4f", e: dict = e) -> str:
             return format(e[k], fmt) if e.get(k) is not None else ""
 
         out.append([str(e["point"].get(a)) for a in axes] + [
             e["status"] + (" (done before)" if e.get("reused") else ""), f("test_acc"),
-            f("val_acc"), f("firing_rate"), f("time_per_epoch_s", ".2f"), e.get("error", "")])
+            f("val_acc"), f("firing_rate"), f("time_per_epoch_s", ".2f"), changed,
+            e.get("error", "")])
     return head, out
 
 

@@ -25,9 +25,11 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Every dotted field whose value differs between ``a`` and ``b``: ``(a's, b's)``."""
+    """Every dotted field whose value differs between ``a`` and ``b``: ``(a's, b's)``, in
+    ``a``'s field order, then the fields only ``b`` has."""
     fa, fb = flatten(a), flatten(b)
-    return {k: (fa.get(k, ABSENT), fb.get(k, ABSENT)) for k in sorted(set(fa) | set(fb))
+    keys = [*fa, *(k for k in fb if k not in fa)]
+    return {k: (fa.get(k, ABSENT), fb.get(k, ABSENT)) for k in keys
             if fa.get(k, ABSENT) != fb.get(k, ABSENT)}
 
 

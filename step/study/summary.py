@@ -240,7 +240,8 @@ def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
     rows = [backend_row(b, runs[b], support[b], skipped.get(b), conf[b]) for b in backends]
     for r in rows:
         r["neuron_specs"] = {role: (r.get("model_config") or {}).get(role)
-                             or specs[role].model_dump(mode="json") for role in specs}
+                             or specs[role].model_dump(mode="json", serialize_as_any=True)
+                             for role in specs}
     by_seed: dict[int, set[str]] = {}
     for r in rows:
         for seed, fp in zip(r.get("seeds", []), r.get("initial_weights", []), strict=True):

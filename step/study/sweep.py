@@ -106,6 +106,15 @@ def _support_skip(run: RunConfig) -> str | None:
     return reason
 
 
+def resolved_config(run: RunConfig) -> dict[str, Any]:
+    """The model config the point builds, every field resolved (JSON-ready): two entries'
+    configs compared field by field show exactly what an axis changed."""
+    from step.models import get_config
+
+    config = get_config(run.model, run.preset, **run.model_overrides)
+    return config.model_dump(mode="json", serialize_as_any=True)  # subclass fields too
+
+
 def run_point(sweep: SweepConfig, point: dict[str, Any]) -> dict[str, Any]:
     """Train one point and describe it as a log entry (never raises for a bad point)."""
     from step.study.runner import run_one
@@ -114,6 +123,7 @@ def run_point(sweep: SweepConfig, point: dict[str, Any]) -> dict[str, Any]:
     try:
         run = point_config(sweep, point)
         entry["key"] = Path(run.out).name
+        entry["model_config"] = resolved_config(run)
         reason = _support_skip(run)
     except StepError as err:
         entry.update(key=run_key({**sweep.base, **point}), status="failed", error=str(err))
