@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_study_config(args: argparse.Namespace) -> Any:
     from step.specs import apply_assignments, load_mapping
     from step.study import StudyConfig
+    from step.study.config import default_model_overrides
 
     data: dict[str, Any] = {}
     if args.config:
@@ -62,9 +63,14 @@ def load_study_config(args: argparse.Namespace) -> Any:
     data.update({k: getattr(args, k) for k in STUDY_FLAGS if getattr(args, k, None) is not None})
     if isinstance(data.get("backends"), str) and data["backends"] != "all":
         data["backends"] = [b.strip() for b in data["backends"].split(",") if b.strip()]
-    if args.sets:
-        data["model_overrides"] = apply_assignments(dict(data.get("model_overrides") or {}),
-                                                    args.sets)
+    if args.sets:  # --set edits the default model's overrides unless the file gives its own
+        base = data.get("model_overrides")
+        if base is None:
+            base = default_model_overrides(data.get("model", StudyConfig.model_fields["model"]
+                                                    .default),
+                                           data.get("preset", StudyConfig.model_fields["preset"]
+                                                    .default))
+        data["model_overrides"] = apply_assignments(dict(base), args.sets)
     if args.in_process:
         data["isolate"] = False
     return StudyConfig.parse(data, what="study config")

@@ -123,10 +123,12 @@ def _notes(study: dict) -> list[str]:
 def _intro(study: dict) -> list[str]:
     c, env = study["config"], study["environment"]
     w = study["same_initial_weights"]
+    over = ", ".join(f"{k}={v}" for k, v in (c.get("model_overrides") or {}).items())
+    warm = f", {c['warmup_epochs']:g} epochs warm-up then cosine" if "warmup_epochs" in c else ""
     return [
-        f"Model {c['model']} (preset {c['preset']}), dataset {c['dataset']}, {c['epochs']} "
-        f"epochs, seeds {c['seed']}..{c['seed'] + c['seeds'] - 1}, batch {c['batch_size']}, "
-        f"lr {c['lr']}; "
+        f"Model {c['model']} (preset {c['preset']}{f'; {over}' if over else ''}), dataset "
+        f"{c['dataset']}, {c['epochs']} epochs, seeds {c['seed']}..{c['seed'] + c['seeds'] - 1}, "
+        f"batch {c['batch_size']}, lr {c['lr']}{warm}; "
         + (f"{c['jobs']} runs at a time, each in its own process." if c["isolate"]
            else "all runs in one process."),
         f"Same initial weights on every backend (per seed): "
