@@ -214,26 +214,29 @@ def curve_labels(curves: dict[str, dict]) -> dict[str, str]:
     return labels
 
 
+def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
+    """Validation accuracy and training loss per epoch, one line per backend, whole-epoch
+    ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax_a, ax_l = fig.subplots(1, 2)
+    labels = curve_labels(curves)
+    n = len(curves)
+    for i, (b, c) in enumerate(curves.items()):
+        style = {"linestyle": ["-", "--", ":", "-."][i % 4], "marker": MARKERS[i % 8],
+                 "markersize": 4 + 2.5 * (n - 1 - i), "markerfacecolor": "none",
+                 "label": labels[b]}
+        ax_a.plot(c["epoch"], c["val_acc"], **style)
+        ax_l.plot(c["epoch"], c["train_loss"], **style)
+    ax_a.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)")
+    ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
+    for ax in (ax_a, ax_l):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_a.legend(fontsize="small")
+
+
 def plot_curves(path: Path, study: dict) -> None:
-    def draw(fig: Any) -> None:
-        from matplotlib.ticker import MaxNLocator
-
-        ax_a, ax_l = fig.subplots(1, 2)
-        labels = curve_labels(study["curves"])
-        n = len(study["curves"])
-        for i, (b, c) in enumerate(study["curves"].items()):
-            style = {"linestyle": ["-", "--", ":", "-."][i % 4], "marker": MARKERS[i % 8],
-                     "markersize": 4 + 2.5 * (n - 1 - i), "markerfacecolor": "none",
-                     "label": labels[b]}
-            ax_a.plot(c["epoch"], c["val_acc"], **style)
-            ax_l.plot(c["epoch"], c["train_loss"], **style)
-        ax_a.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)")
-        ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
-        for ax in (ax_a, ax_l):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_a.legend(fontsize="small")
-
-    save_figure(path, draw, figsize=(10, 3.8))
+    save_figure(path, lambda fig: draw_curves(fig, study["curves"]), figsize=(10, 3.8))
 
 
 def plot_rates(path: Path, study: dict) -> None:
