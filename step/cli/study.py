@@ -1,10 +1,14 @@
 """``step study``: one model on every backend, same weights and data order; a fair comparison.
 
-Example (the README's main job; the defaults train spikformer/tiny on the embedded digits on
-every installed backend, two seeds, and write runs/study/study.{json,md,html})::
+Example (the README's main job; the defaults train spikformer/tiny, widened to 64 channels at
+T = 2, on the embedded digits on every installed backend, five seeds, and write
+runs/study/study.{json,md,html})::
 
     step study
     step study --model spiking_cnn --preset tiny --backends reference,snntorch --seeds 3
+
+Rerunning the same command resumes: finished runs are reused (OUT/runs.jsonl). Other settings
+in the same OUT are refused unless --overwrite. SIGTERM stops every worker, as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,16 @@ STUDY_FLAGS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "data
                "out", "jobs", "margin")
 
 
+STUDY_DEFAULTS_HELP = {
+    "model": "model name (default spikformer)",
+    "preset": "model preset (default tiny; spikformer/tiny gets embed_dim=64, T=2, which "
+              "--set edits, unless the config file gives model_overrides)",
+    "epochs": "training epochs (default 8)",
+    "batch_size": "training batch size (default 32)",
+    "lr": "peak learning rate, AdamW, after half an epoch of warm-up (default 5e-3)",
+}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from step.cli.train import add_run_flags
 
@@ -28,12 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train the same model config on each backend and seed under identical "
         "conditions; write study.json, study.md and a self-contained study.html with accuracy "
         "(mean and spread over seeds), loss, firing rates, time per epoch, peak memory, support "
-        "levels and a verdict on whether backends differ more than seeds. Example: step study "
-        "--backends reference,snntorch --seeds 2 --epochs 3",
+        "levels and a paired verdict per pair of backends (equivalent within --margin, "
+        "different, or inconclusive with the seeds that would settle it). A rerun resumes. "
+        "Example: step study --backends reference,snntorch --seeds 3 --epochs 3",
     )
     add_run_flags(p, with_backend=False)
+    for action in p._actions:  # the study's own defaults, not a single run's
+        if action.dest in STUDY_DEFAULTS_HELP:
+            action.help = STUDY_DEFAULTS_HELP[action.dest]
     p.add_argument("--backends", help="'all' (default) or a comma-separated list")
-    p.add_argument("--seeds", type=int, help="number of seeds (default 2)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default 5)")
     p.add_argument("--seed", type=int, help="first seed (default 42)")
     p.add_argument("--out", help="output folder (default runs/study)")
     p.add_argument("--jobs", type=int,
