@@ -127,3 +127,34 @@ def test_other_settings_refused_unless_overwrite(tmp_path: Path, capsys):
     assert main([*args, "--epochs", "2", "--overwrite", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["epochs"] == 2
     assert [e["status"] for e in read_log(out / LOG).values()] == ["trained", "trained"]
+
+
+_PARENT = """
+import os, subprocess, sys
+env = dict(os.environ, STEP_STUDY_PARENT_PID=str(os.getpid()))
+child = subprocess.Popen([sys.executable, "-c", "from step.study.workers import exit_with_parent;"
+                          "exit_with_parent(0.1); import time; print('ready', flush=True);"
+                          "time.sleep(300)"], env=env)
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def test_worker_exits_when_its_parent_is_killed():
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        parent.kill()
+        parent.wait()
+        _wait_for(lambda: not _alive(child), 10, "the orphaned worker to exit")
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
