@@ -107,7 +107,7 @@ MODELS: dict[str, Official] = {
                     embed_dims=32, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
                     sr_ratios=1, T=2),
         grads=["patch_embed.proj_conv.weight", "block.0.attn.q_linear.weight",
-               "block.0.attn.v_bn.weight", "block.0.mlp.fc2_linear.bias", "head.weight"],
+               "block.0.attn.v_bn.weight", "block.0.mlp.fc2_linear.weight", "head.weight"],
         edits=_shim_edits("cifar10/model.py", 1),
     ),
     "sdt": Official(
@@ -120,7 +120,7 @@ MODELS: dict[str, Official] = {
                     sr_ratios=1, T=2, pooling_stat="0011", attn_mode="direct_xor",
                     spike_mode="lif"),
         grads=["patch_embed.proj_conv.weight", "block.0.attn.q_conv.weight",
-               "block.0.attn.k_bn.weight", "block.0.mlp.fc1_conv.bias", "head.weight"],
+               "block.0.attn.k_bn.weight", "block.0.mlp.fc1_conv.weight", "head.weight"],
         edits=[*_shim_edits("model/spikeformer.py", 1), *_shim_edits("module/ms_conv.py", 1),
                *_shim_edits("module/sps.py", 1)],
         logits=staticmethod(lambda out: out[0]),
