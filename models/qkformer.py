@@ -54,6 +54,10 @@ from step.models.blocks import (
 from step.models.config import TransformerConfig, lif
 from torch import Tensor, nn
 
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_qkformer.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "zhouchenlin2096/QKFormer@c2a00e8e54538e76f5954614a60c1d53824bbee9"
+
 Attention = Literal["ssa", "sdsa", "qk_token"]
 
 

@@ -20,6 +20,7 @@ code's last-stage bug (its output neuron fired over ``T*B`` as time) mixes the i
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,14 @@ def test_the_official_state_maps_completely_onto_steps_model(name: str) -> None:
     names = mapping(name, model)
     assert sorted(names.values()) == sorted(_weights(model))
     assert golden(name)["model"] == name and golden(name)["format"] == 1
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_model_names_the_official_code_of_its_golden_file(name: str) -> None:
+    """docs/models.md lists ``OFFICIAL_CODE``; it must be the code the golden file came from."""
+    module = importlib.import_module(models.model_entry(name).factory.__module__)
+    g = golden(name)
+    assert f"{g['repo']}@{g['commit']}" == module.OFFICIAL_CODE
 
 
 @pytest.mark.parametrize("backend", available_backends())
