@@ -11,7 +11,9 @@ official forward never calls (Spikformer's and Spikingformer's LayerNorms, SDT's
 ``talking_heads``); the mapping must be complete, shapes must agree (up to trailing kernel
 dimensions of size 1: a Linear or a 1x1 Conv2d is step's Conv1d) and the tensor kinds must pair
 up (weight with weight, running_var with running_var). Then every backend that can run the
-model's neurons is compared; one that cannot is skipped with its reason.
+model's neurons is compared; one that cannot is skipped with its reason. BrainCog and snnTorch
+declare float32 gradient precision (their spike functions return float32 whatever the input):
+their gradients are held to 1e-6 relative instead (observed: under 1e-7).
 
 The comparison must be able to fail: firing at ``>`` instead of the official ``>=`` moves the
 logits of the four models whose golden data hold exact ties, and QKFormer with the official
@@ -92,9 +94,9 @@ def mapping(name: str, model: nn.Module) -> dict[str, str]:
     return dict(zip(official, ours, strict=True))
 
 
-def official_model(name: str, backend: str) -> tuple[nn.Module, dict[str, str]]:
+def official_model(name: str, backend: str, **overrides: Any) -> tuple[nn.Module, dict[str, str]]:
     """Step's model at the golden file's size on ``backend``, holding the official weights."""
-    model = models.create(name, "cifar10", backend=backend, **SMALL[name]).double()
+    model = models.create(name, "cifar10", backend=backend, **SMALL[name], **overrides).double()
     names = mapping(name, model)
     state = model.state_dict()
     for ko, ks in names.items():
@@ -182,12 +184,7 @@ def test_firing_at_strict_greater_misses_the_official_logits(name: str) -> None:
     land on the threshold and its logits do not depend on the rule."""
     assert golden(name)["fire_rule_effect"] > 1e-3
     strict = {"fire": "gt"}
-    model = models.create(name, "cifar10", neuron=strict, attn_neuron=strict,
-                          **SMALL[name]).double()
-    state = model.state_dict()
-    for ko, ks in mapping(name, model).items():
-        state[ks] = golden(name)["state_dict"][ko].reshape(state[ks].shape)
-    model.load_state_dict(state)
+    model, _ = official_model(name, "reference", neuron=strict, attn_neuron=strict)
     model.eval()
     with torch.no_grad():
         assert _gap(model(golden(name)["input"]), golden(name)["eval_logits"]) > 1e-3
