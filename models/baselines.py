@@ -1,4 +1,5 @@
-"""Two small baselines: a spiking MLP and a spiking CNN (no paper; the yardsticks of the suite).
+"""Small baselines: a spiking MLP, a spiking CNN and a recurrent spiking network (no paper; the
+yardsticks of the suite).
 
 Both are the textbook direct-training recipe (Wu et al. 2019, STBP; Fang et al. 2021): a weight
 layer, BatchNorm over channels (statistics over time and batch) and a LIF neuron per layer,
@@ -9,7 +10,9 @@ one-channel digits (T=4) and train on one CPU core in seconds per epoch.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import ClassVar
 
+import torch
 from pydantic import Field
 from step.models._registry import register_model
 from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
@@ -18,6 +21,7 @@ from torch import Tensor, nn
 
 import step.nn as snn
 from step.errors import InputError, SpecError
+from step.specs import ALIFSpec, AnyNeuronSpec
 
 #: Baselines have no original code; they use the same LIF as the transformers, with the
 #: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples)
@@ -152,3 +156,90 @@ class SpikingCNN(SpikingModel):
 def spiking_cnn(config: SpikingCNNConfig, backend: str) -> SpikingCNN:
     """Spiking convolutional network."""
     return SpikingCNN(config, backend)
+
+
+#: The recurrent layer's neuron: an adaptive LIF as in LSNNs (Bellec et al., NeurIPS 2018), with
+#: a slower membrane (tau 5 steps) and a threshold adaptation of 20 steps, so that one layer can
+#: carry information across a 64-step sequence; the same atan surrogate and fire rule as above.
+_RNN_NEURON = {**_BASE_NEURON, "kind": "alif", "tau": 5.0, "tau_adapt": 20.0, "beta": 1.8,
+               "reset": "soft"}
+
+
+class SpikingRNNConfig(SpikingMLPConfig):
+    """An input layer, one recurrent adaptive layer (LSNN), a linear readout.
+
+    ``hidden`` holds one width per layer: ``[input, recurrent]``. ``neuron`` is the input
+    layer's LIF, ``rec_neuron`` the recurrent layer's neuron (ALIF by default).
+    """
+
+    hidden: list[int] = Field(default_factory=lambda: [64, 64], min_length=2, max_length=2,
+                              description="[input layer width, recurrent layer width]")
+    rec_neuron: AnyNeuronSpec = Field(default_factory=lambda: ALIFSpec.parse(_RNN_NEURON),
+                                      description="neuron of the recurrent layer")
+
+    neuron_roles: ClassVar[tuple[str, ...]] = ("neuron", "rec_neuron")
+
+
+class SpikingRNN(SpikingModel):
+    """A baseline that must use the order of its time steps (an LSNN).
+
+    ``s_in = LIF(BN(W_in x))`` over the whole sequence, then step by step
+    ``s[t] = ALIF(W_ff s_in[t] + W_rec s[t-1])``: the recurrent layer sees its own spikes of the
+    previous step, and its neuron state is carried from step to step (the neuron module is
+    called once per step with the previous call's state, as the neuron contract allows).
+    Logits are the readout averaged over time, as every model here. Feed-forward spiking
+    transformers get order only from their membranes; this model gets it from its recurrence
+    and its adaptive thresholds, so the temporal probe (time reversed or shuffled) must hurt it
+    on a task that needs memory.
+    """
+
+    def __init__(self, config: SpikingRNNConfig, backend: str) -> None:
+        super().__init__(config)
+        make = Neurons(config, backend)
+        width_in, width_rec = config.hidden
+        self.fc_in = snn.Linear(config.features_in, width_in, bias=False)
+        self.bn_in = snn.BatchNorm1d(width_in)
+        self.lif_in = make()
+        self.ff = nn.Linear(width_in, width_rec)
+        self.rec = nn.Linear(width_rec, width_rec, bias=False)
+        self.rec_lif = make("rec_neuron")
+        self.head = init_head(nn.Linear(width_rec, config.num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() in (2, 4):
+            x = self.encoder(x)
+        elif x.dim() not in (3, 5):
+            raise InputError(
+                "spiking_rnn takes [B, F], [T, B, F], [B, C, H, W] or [T, B, C, H, W], got "
+                f"shape {tuple(x.shape)}"
+            )
+        x = x.flatten(2)
+        if x.shape[-1] != self.config.features_in:
+            raise InputError(
+                f"spiking_rnn was configured for {self.config.features_in} input features, "
+                f"got {x.shape[-1]} (set in_features, or in_channels / img_size)"
+            )
+        drive = self.ff(self.lif_in(self.bn_in(self.fc_in(x))))  # [T, B, H]
+        s = drive.new_zeros(drive.shape[1:])
+        state, out = None, []
+        for t in range(drive.shape[0]):
+            s = self.rec_lif((drive[t] + self.rec(s)).unsqueeze(0), state=state)[0]
+            state = self.rec_lif.last_state
+            out.append(s)
+        return self.head(torch.stack(out)).mean(0)
+
+
+@register_model(
+    SpikingRNNConfig,
+    presets={
+        "tiny": {**_DIGITS, "hidden": [32, 64]},
+        "seq": {"img_size": 8, "in_channels": 1, "in_features": 1, "num_classes": 10, "T": 64,
+                "hidden": [32, 64], "neuron": _BASE_NEURON},
+    },
+    default="tiny",
+    paper="baseline (no paper): a recurrent adaptive spiking layer, as LSNNs (Bellec et al., "
+          "NeurIPS 2018)",
+)
+def spiking_rnn(config: SpikingRNNConfig, backend: str) -> SpikingRNN:
+    """Recurrent spiking network (LSNN-style): the order-using baseline of the temporal probe."""
+    return SpikingRNN(config, backend)

@@ -50,7 +50,14 @@ class SpikingModel(nn.Module):
         self.encoder = snn.Encoder(config.encoder)
 
     def time_first(self, x: Tensor) -> Tensor:
-        """``[B, ...]`` -> encoded ``[T, B, ...]``; ``[T, B, ...]`` passes through."""
+        """``[B, ...]`` -> encoded ``[T, B, ...]``; ``[T, B, ...]`` passes through.
+
+        An image model configured for 1x1 images also takes a sequence ``[T, B, F]`` as
+        ``[T, B, F, 1, 1]``: each step one pixel of F channels (sequential tasks then reach a
+        spiking transformer through its time axis, one token per step)."""
+        if (x.dim() == 3 and self.sample_dims == 3
+                and getattr(self.config, "img_size", None) == 1):
+            return x[..., None, None]
         if x.dim() == self.sample_dims + 1:
             return self.encoder(x)
         if x.dim() == self.sample_dims + 2:

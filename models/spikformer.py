@@ -7,7 +7,9 @@ TransformerBlock`), global average pooling over tokens, a linear head averaged o
 differ in four config keys, so the component study swaps any of them with one key:
 ``embedding`` (sps | sps_membrane | sps_pre | conv), ``attention`` (ssa | sdsa | qk_token),
 ``pre_activation`` (neurons before or after each weight layer, i.e. spike or membrane shortcuts)
-and ``head_lif``; plus ``qkv_bias``.
+and ``head_lif``; plus ``qkv_bias``. Two ablation keys of the STEP paper's component study:
+``freeze_qk`` (random, untrained Q and K projections) and ``embedding: conv`` (the SPS cut to
+one convolution).
 
 Spikformer as its code builds it (github.com/ZK-Zhou/spikformer, cifar10/model.py): SPS with
 post-activation Conv-BN-LIF and a relative position embedding; SSA with Linear + BN1d + LIF for
@@ -61,6 +63,10 @@ class SpikingViTConfig(TransformerConfig):
     weight_init: Literal["spikformer", "sdt", "head_only"] = Field(
         "spikformer", description="which layers get trunc-normal(0.02) as in the original"
     )
+    freeze_qk: bool = Field(
+        False, description="keep the Q and K projections (weights, biases, BatchNorm affine) at "
+        "their random initial values: STEP's 'random attention' ablation"
+    )
 
     @model_validator(mode="after")
     def _check_shapes(self) -> SpikingViTConfig:
@@ -94,6 +100,8 @@ class SpikingViT(SpikingModel):
             trunc_normal_init(self, (nn.Conv2d, nn.Conv1d))
         if c.weight_init != "sdt":
             init_head(self.head)
+        if c.freeze_qk:
+            freeze_qk(self.blocks)
 
     def features(self, x: Tensor) -> Tensor:
         x = tokens(self.embed(x))
@@ -101,6 +109,17 @@ class SpikingViT(SpikingModel):
             x = block(x)
         x = x.mean(-1)  # [T, B, D]
         return x if self.head_lif is None else self.head_lif(x)
+
+
+def freeze_qk(blocks: nn.ModuleList) -> None:
+    """Random, untrained attention: Q and K keep their initial weights (no gradient, so AdamW
+    neither steps nor decays them). The STEP paper does not say what happens to the BatchNorm
+    after each projection; here its affine parameters are frozen too, while its running
+    statistics still follow the data in training mode (as any BatchNorm's do), so the frozen
+    projections stay normalised. V, the projection and the attention neuron train as usual."""
+    for block in blocks:
+        for p in (*block.attn.q.parameters(), *block.attn.k.parameters()):
+            p.requires_grad_(False)
 
 
 class SpikformerConfig(SpikingViTConfig):
@@ -135,4 +154,4 @@ def spikformer(config: SpikformerConfig, backend: str) -> SpikingViT:
 
 
 __all__ = ["SPIKFORMER_PRESETS", "SpikformerConfig", "SpikingViT", "SpikingViTConfig",
-           "spikformer"]
+           "freeze_qk", "spikformer"]

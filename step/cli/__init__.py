@@ -12,11 +12,22 @@ import sys
 from collections.abc import Sequence
 
 from step import __version__
-from step.cli import backends, conformance, energy, models, probe, study, sweep, trace, train
+from step.cli import (
+    backends,
+    conformance,
+    energy,
+    models,
+    probe,
+    reproduce,
+    study,
+    sweep,
+    trace,
+    train,
+)
 from step.cli.exit_codes import ExitCode
 from step.errors import StepError
 
-COMMANDS = [backends, trace, train, models, conformance, energy, study, sweep, probe]
+COMMANDS = [backends, trace, train, models, conformance, energy, study, sweep, probe, reproduce]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -38,7 +38,9 @@ def load_data(cfg: RunConfig) -> DataSplits:
     options: dict[str, Any] = {}
     if "img_size" in entry.accepts:
         options["img_size"] = cfg.img_size or getattr(mcfg, "img_size", None)
-    if "T" in entry.accepts:
+    if "T" in entry.accepts and (entry.layout != "sequence" or "T" in cfg.model_overrides):
+        # a sequence's length is the data's own unless the run sets T explicitly (then it is
+        # read in T steps); a preset's default T is no request to re-chunk it
         options["T"] = getattr(mcfg, "T", None)
     data = load_dataset(cfg.dataset, cfg.data_root, **options)
     return data.limit(cfg.train_subset, cfg.eval_subset)
