@@ -195,12 +195,13 @@ def run_study(cfg: StudyConfig, progress: bool = False,
             t0 = time.perf_counter()
             result = run_one(run, cfg.isolate, threads, workers)
             result.update(wall_s=time.perf_counter() - t0, seed=seed)
-            if not workers.closing:  # a run cut short by a stop is not a finding
-                with log_lock:
-                    append_log(log, {"key": key, "point": {"backend": b, "seed": seed},
-                                     "status": "failed" if "error" in result else "trained",
-                                     "error": result.get("error"), "out": run.out,
-                                     "wall_s": result["wall_s"]})
+            if workers.closing:  # a run cut short by a stop is not a finding
+                return result
+            with log_lock:
+                append_log(log, {"key": key, "point": {"backend": b, "seed": seed},
+                                 "status": "failed" if "error" in result else "trained",
+                                 "error": result.get("error"), "out": run.out,
+                                 "wall_s": result["wall_s"]})
         bar.done(b, seed, result)
         return result
 
