@@ -1,10 +1,14 @@
 """Small baselines: a spiking MLP, a spiking CNN and a recurrent spiking network (no paper; the
 yardsticks of the suite).
 
-Both are the textbook direct-training recipe (Wu et al. 2019, STBP; Fang et al. 2021): a weight
-layer, BatchNorm over channels (statistics over time and batch) and a LIF neuron per layer,
-logits = mean over time of a linear readout. Their ``tiny`` presets run on scikit-learn's 8x8
-one-channel digits (T=4) and train on one CPU core in seconds per epoch.
+The MLP and the CNN are the textbook direct-training recipe (Wu et al. 2019, STBP; Fang et al.
+2021): a weight layer, BatchNorm over channels (statistics over time and batch) and a LIF neuron
+per layer, logits = mean over time of a linear readout. The recurrent network (``spiking_rnn``,
+an LSNN: Bellec et al., NeurIPS 2018) adds one recurrent layer of adaptive-threshold neurons: the
+yardstick of a model that must use the order of its time steps (the temporal probe of ``step
+reproduce``). Their ``tiny`` presets run on scikit-learn's 8x8 one-channel digits (T=4) and train
+on one CPU core in seconds per epoch; ``spiking_rnn``'s ``seq`` preset reads the 64-step pixel
+sequences (``digits_seq``, ``digits_pseq``).
 """
 
 from __future__ import annotations

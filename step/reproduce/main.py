@@ -106,6 +106,10 @@ def reproduce(out: Path, budget: Budget, *, train: bool = True, progress: bool =
                            f"({'; '.join(sorted(reasons))})")
     rows = build_rows(fs, table)
     trained = sum(len(v) for v in table.values())
+    results = [Path(e["out"]) / "result.json" for arm in arms for e in entries[arm.name].values()
+               if e.get("status") == "trained"]
+    span = (max(p.stat().st_mtime for p in results) - (out / CONFIG).stat().st_mtime
+            if results else 0.0)
     meta = {
         "title": "STEP paper (arXiv 2505.11151): ablations and temporal modelling",
         "command": command, "budget": budget.describe(), "budget_name": budget.name,
@@ -113,6 +117,8 @@ def reproduce(out: Path, budget: Budget, *, train: bool = True, progress: bool =
         "arms": [{"name": a.name, "config": a.config, "probe": a.probe, "energy": a.energy}
                  for a in arms],
         "missing": missing, "wall_s": time.perf_counter() - started,
+        "campaign_s": span, "train_s": sum(m["time_per_epoch_s"] * budget.epochs
+                                           for v in table.values() for m in v.values()),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "step_version": __version__, "how_to_read": HOW_TO_READ,
         "choices": _choices(choices_doc or ""),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from step._io import atomic_path, figure_bytes, img_tag, write_json, write_text
+from step.reproduce.discussion import temporal_discussion
 
 JSON, MD, HTML = "reproduce.json", "reproduce.md", "reproduce.html"
 
@@ -76,8 +77,10 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str]) -> str:
              f"Command: `{meta['command']}`  ", f"Budget: {meta['budget']}  ",
              f"Seeds: {', '.join(map(str, meta['seeds']))}; runs trained: "
              f"{meta['runs_trained']} of {meta['runs_expected']}; wall time "
-             f"{meta['wall_s'] / 60:.1f} min (this call; runs reused from earlier calls "
-             "cost nothing)  ", f"Generated {meta['generated']} by step {meta['step_version']}",
+             f"{meta['campaign_s'] / 60:.1f} min from the first call to the last finished run "
+             f"({meta['train_s'] / 60:.1f} min of training summed over runs; this call "
+             f"{meta['wall_s'] / 60:.1f} min)  ",
+             f"Generated {meta['generated']} by step {meta['step_version']}",
              ""]
     if meta.get("missing"):
         lines += ["**Incomplete:** " + "; ".join(meta["missing"]), ""]
@@ -97,6 +100,9 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str]) -> str:
         lines += ["", f"Verdict: **{r['verdict']}**", ""]
         if r["id"] in plots:
             lines += [f"![{r['title']}]({plots[r['id']]})", ""]
+    discussion = temporal_discussion(report["rows"])
+    if discussion:
+        lines += [discussion, ""]
     lines += ["## Choices the paper does not state", "", meta["choices"], ""]
     return "\n".join(lines)
 
@@ -114,7 +120,8 @@ def render_html(report: dict[str, Any], pngs: dict[str, bytes]) -> str:
            f"<p>Command: <code>{e(meta['command'])}</code><br>Budget: {e(meta['budget'])}"
            f"<br>Seeds: {e(', '.join(map(str, meta['seeds'])))}; runs trained "
            f"{meta['runs_trained']} of {meta['runs_expected']}; wall time "
-           f"{meta['wall_s'] / 60:.1f} min</p>"]
+           f"{meta['campaign_s'] / 60:.1f} min from the first call to the last finished run"
+           "</p>"]
     if meta.get("missing"):
         out.append(f"<p><b>Incomplete:</b> {e('; '.join(meta['missing']))}</p>")
     out.append(f"<p>{e(meta['how_to_read'])}</p>")
