@@ -172,7 +172,8 @@ def test_smoke_run_writes_three_reports_with_a_verdict_per_row(smoke: Path) -> N
 
 def test_rerun_reuses_every_finished_run(smoke: Path, capsys: pytest.CaptureFixture) -> None:
     log = (smoke / "runs.jsonl").read_text()
-    assert main(["reproduce", "step-paper", "--smoke", "--out", str(smoke), "--json"]) == 0
+    assert main(["reproduce", "step-paper", "--smoke", "--out", str(smoke), "--json",
+                 "--jobs", "1"]) == 0
     assert (smoke / "runs.jsonl").read_text() == log  # nothing trained again
     report = json.loads(capsys.readouterr().out)
     assert report["meta"]["runs_trained"] == 12
@@ -190,6 +191,8 @@ def test_another_budget_in_the_same_folder_is_refused(smoke: Path,
     (["reproduce", "step-paper", "--quick", "--smoke"], "--quick and --smoke"),
     (["reproduce", "step-paper", "--seeds", "0"], "--seeds must be at least 1"),
     (["reproduce", "step-paper", "--md", "x.txt"], "must end in .md"),
+    (["reproduce", "step-paper", "--jobs", "0"], "--jobs must be at least 1"),
+    (["reproduce", "step-paper", "--part", "3/2"], "--part 3/2"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture) -> None:

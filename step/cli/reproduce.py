@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true",
                    help="a few minutes: 2 seeds, 1 epoch on a data subset, fewer T values; the "
                    "report says so")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="training processes at once, one torch thread each (default 2)")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests only
     p.add_argument("--part", default=None, help=argparse.SUPPRESS)  # I/N: share a folder
     p.add_argument("--no-train", action="store_true",
@@ -72,11 +74,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--md {md}: the file name must end in .md")
         output_dir(md.parent, flag="--md folder")
     part = _part(args.part)
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
     command = "step reproduce step-paper" + "".join(
         f" {flag}" for flag, on in (("--quick", args.quick), ("--smoke", args.smoke)) if on) + (
         f" --seeds {args.seeds}" if args.seeds is not None else "")
     report = reproduce(out, budget, train=not args.no_train,
-                       progress=not (args.quiet or args.json), command=command, part=part)
+                       progress=not (args.quiet or args.json), command=command, part=part,
+                       jobs=args.jobs)
     files = write_reports(out, report)
     if md is not None:
         write_reports(out, report, md_path=md)

@@ -30,8 +30,8 @@ def temporal_discussion(rows: list[dict[str, Any]]) -> str:
         parts.append(
             f"**Convolutional front end.** The component row ({c['verdict']}): "
             + "; ".join(t["text"] for t in c["tests"])
-            + ". A one-convolution front end costing far more than untrained attention is "
-            "what 'rely heavily on convolutional frontends' means in numbers.")
+            + ". The paper's 'rely heavily on convolutional frontends' is this pair of tests: "
+            "cutting the front end must cost far more than untrained attention.")
     for r in probe:
         arms = r["arms"]
         rnn = next((a for k, a in arms.items() if k.startswith("spiking_rnn")), None)

@@ -71,11 +71,12 @@ def check_out(out: Path, budget: Budget) -> None:
 
 def reproduce(out: Path, budget: Budget, *, train: bool = True, progress: bool = False,
               command: str = "step reproduce step-paper",
-              part: tuple[int, int] | None = None) -> dict[str, Any]:
+              part: tuple[int, int] | None = None, jobs: int = 1) -> dict[str, Any]:
     """Train what is missing (unless ``train`` is false) and build the report dict.
 
     ``part`` (i, n) trains only every n-th arm starting at the i-th (1-based), so that n
-    processes can share one output folder without training the same run twice.
+    processes can share one output folder without training the same run twice; ``jobs`` > 1
+    starts that many such processes (``--part i/jobs``) and waits for them.
     """
     from step import __version__
     from step.reproduce.paper import __doc__ as choices_doc
@@ -89,7 +90,10 @@ def reproduce(out: Path, budget: Budget, *, train: bool = True, progress: bool =
     if part is not None and train:
         i, n = part
         run_arms(arms[i - 1::n], seeds, out, train=True, progress=progress)
-    entries = run_arms(arms, seeds, out, train=train and part is None, progress=progress)
+    elif jobs > 1 and train:
+        run_parts(out, budget, jobs, progress)
+    entries = run_arms(arms, seeds, out, train=train and part is None and jobs == 1,
+                       progress=progress)
     table: dict[str, dict[int, dict[str, Any]]] = {}
     missing = []
     for arm in arms:
@@ -144,3 +148,36 @@ def _threads() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("STEP_TORCH_THREADS", "1")))
+
+
+def run_parts(out: Path, budget: Budget, jobs: int, progress: bool) -> None:
+    """Train the arms in ``jobs`` processes (``step reproduce ... --part i/jobs``), each with
+    one torch thread; they share the run log, so a crash of any loses at most its run in
+    progress. Ctrl-C or SIGTERM stops them all (the study's :class:`Workers`)."""
+    import os
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from step.study.workers import Workers, sigterm_as_interrupt
+
+    if budget.name not in BUDGETS or BUDGETS[budget.name].findings != budget.findings:
+        raise InputError(f"--jobs needs a named budget ({', '.join(BUDGETS)}); use --jobs 1")
+    flag = [] if budget.name == "full" else [f"--{budget.name}"]
+    workers = Workers()
+
+    def one(i: int) -> None:
+        cmd = [sys.executable, "-m", "step", "reproduce", "step-paper", "--out", str(out),
+               "--part", f"{i}/{jobs}", "--seeds", str(budget.seeds), "--quiet", *flag]
+        code, err = workers.run(cmd, dict(os.environ))
+        if progress or code != 0:
+            last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:]
+            sys.stderr.write(f"part {i}/{jobs} finished (exit {code})"
+                             + (f": {last[0]}" if code and last else "") + "\n")
+
+    with sigterm_as_interrupt(), ThreadPoolExecutor(jobs) as pool:
+        try:
+            list(pool.map(one, range(1, jobs + 1)))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            workers.terminate_all()
+            raise
