@@ -83,7 +83,10 @@ def render_markdown(report: dict[str, Any], plots: dict[str, str]) -> str:
              f"Generated {meta['generated']} by step {meta['step_version']}",
              ""]
     if meta.get("missing"):
-        lines += ["**Incomplete:** " + "; ".join(meta["missing"]), ""]
+        lines += ["**Incomplete:** rows built on these arms rest on fewer seeds than the "
+                  "budget's: " + "; ".join(meta["missing"]) + ". To finish, rerun the command "
+                  "with the same `--out` (finished runs are reused, only the missing ones "
+                  "train).", ""]
     lines += [meta["how_to_read"], ""]
     head = ["finding", "the paper says", "paper's numbers", "ours: paired difference [95% CI]",
             "verdict"]
@@ -165,18 +168,15 @@ def plot_row(row: dict[str, Any]) -> bytes | None:
                 [100 * (a["acc"]["ci"][1] - a["acc"]["mean"]) if a["acc"]["ci"] else 0
                  for _, a in arms]]
         ax.barh(range(len(arms)), means, xerr=errs, color="#7aa6d8", capsize=3)
-        ax.set_yticks(range(len(arms)), [role for role, _ in arms], fontsize="small")
+        labels = []
+        for role, a in arms:
+            d = (a.get("drop_shuffled") or {}).get("mean")
+            labels.append(role if d is None else f"{role} (shuffled: {-100 * d:+.1f} pts)")
+        ax.set_yticks(range(len(arms)), labels, fontsize="small")
         ax.invert_yaxis()
-        ax.set_xlabel("test accuracy % (mean over seeds, 95% t interval)")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("test accuracy % (mean over seeds, 95% t interval; clipped to 0-100)")
         ax.set_title(row["title"], fontsize="medium")
-        probe = [(role, a) for role, a in arms if a.get("drop_shuffled", {}).get("mean")
-                 is not None]
-        if probe:
-            for i, (_, a) in enumerate(arms):
-                d = a.get("drop_shuffled", {}).get("mean")
-                if d is not None:
-                    ax.text(1, i, f"shuffled: -{100 * d:.1f} pts", va="center",
-                            fontsize="x-small", color="white")
 
     return figure_bytes(draw, figsize=(8, 1.2 + 0.35 * len(arms)))
 
