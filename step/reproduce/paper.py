@@ -83,7 +83,7 @@ BUDGETS = {
     "full": Budget("full", seeds=5, epochs=4,
                    note="sized for a shared two-core machine (185 runs): small models, "
                    "briefly trained"),
-    "quick": Budget("quick", seeds=2, epochs=1, train_subset=512, eval_subset=128,
+    "quick": Budget("quick", seeds=2, epochs=2, eval_subset=128,
                     time_steps=(1, 4), seq_T=4, memory_T=(2, 4),
                     note="a smoke-level check of the pipeline, far from converged: do not "
                     "read the verdicts as results"),
