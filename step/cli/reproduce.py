@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=None,
                    help="number of seeds, 42, 43, ... (default 5; 2 with --quick)")
     p.add_argument("--quick", action="store_true",
-                   help="a few minutes: 2 seeds, 1 epoch on a data subset, fewer T values; the "
-                   "report says so")
+                   help="a few minutes: 2 seeds, 2 epochs, 128 val/test samples, fewer T values; "
+                   "the report says so")
     p.add_argument("--jobs", type=int, default=2,
                    help="training processes at once, one torch thread each (default 2)")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests only
