@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from step.cli import main
 from step.models import get_config
+
+from step.cli import main
 from step.study.diff import ABSENT, config_diff, describe
 from step.study.summary import row_differences
 from step.study.sweep import SweepConfig, point_config, resolved_config
