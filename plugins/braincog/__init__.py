@@ -23,7 +23,7 @@ from .mapping import plan
 from .zoo import ZOO_KINDS, zoo_plan
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 #: Warnings BrainCog 0.2.7.19 triggers on import that say nothing about a user's run: timm's
 #: deprecated import path, BrainCog's resnets overwriting timm's registry names, and dv's use

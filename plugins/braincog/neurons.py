@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from step.backend import NeuronModule, State
 from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec
+from step.surrogates import surrogate_grad
 
 from .mapping import BrainCogPlan
 

@@ -23,7 +23,7 @@ from .mapping import plan
 from .zoo import ZOO_KINDS, zoo_plan
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 
 class NorseBackend(Backend):

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from step.backend import NeuronModule, State
 from step.fire_rule import library_threshold, library_threshold_tensor
-from step.nn.base import NeuronModule, State
 from step.specs import NeuronSpec
 
 from . import quiet_import

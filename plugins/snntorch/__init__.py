@@ -42,10 +42,10 @@ from step.support import Level, Support
 from .zoo import ZOO_KINDS, zoo_support
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 #: Canonical family -> snnTorch surrogate factory and the name of its sharpness argument, for
-#: the families whose formula (and gradient at every x) matches step.reference.surrogates.
+#: the families whose formula (and gradient at every x) matches step.surrogates.
 NATIVE_SURROGATES: dict[str, tuple[str, str | None]] = {
     "atan": ("atan", "alpha"),
     "fast_sigmoid": ("fast_sigmoid", "slope"),

@@ -15,11 +15,11 @@ import torch
 from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from torch import Tensor, nn
 
+from step.backend import NeuronModule, State
 from step.errors import InputError
 from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
+from step.surrogates import surrogate_grad
 
 if TYPE_CHECKING:
     from step.backend import Backend

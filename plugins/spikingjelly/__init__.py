@@ -34,10 +34,10 @@ from .zoo import LIBRARY as ZOO_LIBRARY
 from .zoo import zoo_support
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 #: Canonical surrogate family -> SpikingJelly class with the same formula and the same alpha.
-#: Each was checked numerically against step.reference.surrogates (tests/test_adapter_spikingjelly).
+#: Each was checked numerically against step.surrogates (tests/test_adapter_spikingjelly).
 NATIVE_SURROGATES: dict[str, str] = {
     "atan": "ATan",
     "sigmoid": "Sigmoid",

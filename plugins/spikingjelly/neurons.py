@@ -13,10 +13,10 @@ import torch
 from step.plugins.spikingjelly import native_surrogate
 from torch import Tensor, nn
 
+from step.backend import NeuronModule, State
 from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
+from step.surrogates import surrogate_grad
 
 if TYPE_CHECKING:
     from step.backend import Backend

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from step.backend import NeuronModule
 from step.context import current_backend
-from step.nn.base import NeuronModule
 from step.registry import get_backend
 from step.specs import NeuronSpec, parse_neuron
 
