@@ -29,8 +29,9 @@ reset cannot be detached. In those cases the adapter runs ``Leaky(reset_mechanis
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend, Plan, float32_gradient
 
 from step.backend import Backend
 from step.fire_rule import nudge_how
@@ -39,10 +40,15 @@ from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
-from .zoo import ZOO_KINDS, zoo_support
+from .zoo import zoo_support
 
 if TYPE_CHECKING:
     from step.backend import NeuronModule
+
+#: Why every snnTorch gradient is declared float32-accurate.
+FLOAT32_SPIKES = ("snnTorch's spike functions return float32 spikes whatever the input dtype "
+                  "(e.g. ATan.forward ends in .float()), so the surrogate backward runs in "
+                  "float32")
 
 #: Canonical family -> snnTorch surrogate factory and the name of its sharpness argument, for
 #: the families whose formula (and gradient at every x) matches step.surrogates.
@@ -111,10 +117,11 @@ def _surrogate_support(sg: SurrogateSpec) -> tuple[Level, str]:
     )
 
 
-class SnnTorchBackend(Backend):
+class SnnTorchBackend(LibraryBackend):
     """IF and LIF on ``snn.Leaky`` (PLIF emulated on it), looped over time by the adapter."""
 
     name = "snntorch"
+    label = "snnTorch"
     library = "snntorch"
     distribution = "snntorch"
     install_hint = "pip install 'step-snn[snntorch]'"
@@ -127,12 +134,11 @@ class SnnTorchBackend(Backend):
               "reset_mechanism='subtract', reset_delay=False)"),
     )}
 
-    def neuron_support(self, spec: NeuronSpec) -> Support:
+    def zoo_plan(self, spec: NeuronSpec) -> Plan:  # step.plugins.snntorch.zoo
+        return Plan(zoo_support(spec, self.quirk_on("subtract_resubtracts")))
+
+    def base_plan(self, spec: NeuronSpec) -> Plan:
         kind = spec.kind
-        if kind in ZOO_KINDS:  # the neuron zoo: step.plugins.snntorch.zoo
-            return zoo_support(spec, self.quirk_on("subtract_resubtracts"))
-        if kind not in ("if", "lif", "plif"):
-            return Support.unsupported(f"the snnTorch adapter has no {kind!r} neuron")
         beta = "beta = 1" if kind == "if" else "beta = 1 - 1/tau"
         if kind == "lif" and spec.decay_input:
             beta += ", input x/tau"
@@ -159,14 +165,10 @@ class SnnTorchBackend(Backend):
             forward = forward.combine(Support(Level.EMULATED, Level.EMULATED, plif, plif))
         forward = forward.combine(fire_rule_support(spec))
         sg_level, sg_how = _surrogate_support(spec.surrogate)
-        return replace(
-            forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),
-            gradient_precision="float32",
-            precision_how="snnTorch's spike functions return float32 spikes whatever the input "
-            "dtype (e.g. ATan.forward ends in .float()), so the surrogate backward runs in float32",
-        )
+        support = forward.combine(Support(Level.NATIVE, sg_level, "", sg_how))
+        return Plan(float32_gradient(support, FLOAT32_SPIKES))
 
-    def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+    def build(self, spec: NeuronSpec, plan: Plan) -> NeuronModule:
         if spec.kind in ZOO_KINDS:
             from step.plugins.snntorch.zoo_neurons import SnnTorchCUBA
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from step.plugins._adapter import LibraryBackend, Plan
+
 from step.backend import Backend
 from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
@@ -81,10 +83,11 @@ def _surrogate_support(sg: SurrogateSpec) -> tuple[Level, str]:
     )
 
 
-class SpikingJellyBackend(Backend):
+class SpikingJellyBackend(LibraryBackend):
     """IF, LIF and PLIF on SpikingJelly's functional multi-step neurons."""
 
     name = "spikingjelly"
+    label = "SpikingJelly"
     library = "spikingjelly"
     distribution = "spikingjelly"
     install_hint = "pip install 'step-snn[spikingjelly]'"
@@ -94,17 +97,18 @@ class SpikingJellyBackend(Backend):
         library_fire_rule("ge", "SpikingJelly", "its heaviside is x >= 0"),
     )}
 
-    def neuron_support(self, spec: NeuronSpec) -> Support:
+    def zoo_plan(self, spec: NeuronSpec) -> Plan:  # step.plugins.spikingjelly.zoo
+        if spec.kind not in ZOO_LIBRARY:
+            return super().zoo_plan(spec)
+        return Plan(zoo_support(spec))
+
+    def base_plan(self, spec: NeuronSpec) -> Plan:
         kind = spec.kind
-        if kind in ZOO_LIBRARY:  # the neuron zoo: step.plugins.spikingjelly.zoo
-            return zoo_support(spec)
-        if kind not in _FUNCTIONS:
-            return Support.unsupported(f"the SpikingJelly adapter has no {kind!r} neuron")
         if spec.learn_threshold:
-            return Support.unsupported(
+            return Plan(Support.unsupported(
                 "SpikingJelly has no learnable threshold: its neurons take v_threshold as a "
                 "Python float (BaseNode asserts isinstance(v_threshold, float))"
-            )
+            ))
         base = f"functional.{_FUNCTIONS[kind]}"
         if kind == "plif":
             base += " with the module's own w (1/tau = sigmoid(w), w0 = -ln(tau - 1))"
@@ -120,10 +124,10 @@ class SpikingJellyBackend(Backend):
                 "value) to get the charge from the library, then fires with the library "
                 "surrogate module on h - threshold"
             )
-            return Support(Level.EMULATED, Level.EMULATED, how, f"{how}; {sg_how}")
-        return Support(Level.NATIVE, sg_level, base, f"{base}; {sg_how}")
+            return Plan(Support(Level.EMULATED, Level.EMULATED, how, f"{how}; {sg_how}"))
+        return Plan(Support(Level.NATIVE, sg_level, base, f"{base}; {sg_how}"))
 
-    def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+    def build(self, spec: NeuronSpec, plan: Plan) -> NeuronModule:
         if spec.kind in ZOO_LIBRARY:
             from step.plugins.spikingjelly.zoo_neurons import MODULES
 
