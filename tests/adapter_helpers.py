@@ -61,12 +61,22 @@ def trusted(h: torch.Tensor, v_threshold: float, tol: float) -> torch.Tensor:
     return torch.cummax(near, dim=0).values == 0
 
 
+#: the names libraries give the spec's learnable threshold (as the plugin guide allows)
+THRESHOLD_ALIASES = ("v_threshold", "threshold", "v_th")
+
+
 def grads(backend: str, spec: NeuronSpec, x: torch.Tensor) -> tuple:
-    """Spikes, membrane, and d(loss)/d(input and each trainable parameter)."""
+    """Spikes, membrane, and d(loss)/d(input and each trainable parameter), the parameters
+    keyed by the spec's names (``v_threshold``, ``w``) whatever the module calls them."""
     neuron = registry.get_backend(backend).build_neuron(spec).double()
     neuron.record_v = True
     spikes = neuron(x)
-    weights = torch.linspace(-1.0, 1.0, spikes.numel(), dtype=x.dtype).view_as(spikes)
+    # not symmetric: with the straight-through surrogate and no reset, a symmetric weighting
+    # cancels the threshold's gradient exactly
+    weights = torch.linspace(-1.0, 1.5, spikes.numel(), dtype=x.dtype).view_as(spikes)
     loss = (spikes * weights).sum() + (neuron.v_seq * weights).sum()
-    params = [p for p in neuron.parameters() if p.requires_grad]
-    return spikes, neuron.v_seq, torch.autograd.grad(loss, [x, *params])
+    named = [(n, p) for n, p in neuron.named_parameters() if p.requires_grad]
+    names = ["v_threshold" if n.rsplit(".", 1)[-1] in THRESHOLD_ALIASES else n.rsplit(".", 1)[-1]
+             for n, _ in named]
+    got = torch.autograd.grad(loss, [x, *(p for _, p in named)])
+    return spikes, neuron.v_seq, {"x": got[0], **dict(zip(names, got[1:], strict=True))}
