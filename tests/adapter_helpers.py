@@ -1,46 +1,13 @@
-"""Helpers shared by the four adapter test files: one run, the reference's charge, gradients.
-
-Each library's file keeps what is particular to that library; these are the parts that were
-the same in all of them.
-"""
+"""Helpers of the adapter tests (test_adapters.py and the per-library files): the reference's
+run step by step, the near-threshold mask, and gradients keyed by the spec's names."""
 
 from __future__ import annotations
 
 import torch
 
 from step import registry
-from step.reference.functional import charge_lif, neuron_step
-from step.registry import get_backend
-from step.specs import NeuronSpec, parse_neuron
-
-
-def run(backend: str, spec: dict, x: torch.Tensor, state: dict | None = None):
-    """(spikes, v_seq, module) for one call, module in the input's dtype."""
-    neuron = get_backend(backend).build_neuron(spec).to(x.dtype)
-    neuron.record_v = True
-    with torch.no_grad():
-        s = neuron(x, state=state)
-    return s, neuron.v_seq, neuron
-
-
-def reference_charge(spec: dict, x: torch.Tensor, v_seq: torch.Tensor) -> torch.Tensor:
-    """h[t] of the reference run, from its membrane after reset (to find near-threshold steps)."""
-    p = parse_neuron(spec)
-    v_prev = torch.cat([torch.full_like(x[:1], p.v_reset), v_seq[:-1]])
-    if p.kind == "if":
-        return v_prev + x
-    return charge_lif(x, v_prev, 1.0 / p.tau, p.v_reset, p.decay_input)
-
-
-def _grads(backend: str, spec: dict, x: torch.Tensor):
-    neuron = get_backend(backend).build_neuron(spec).double()
-    neuron.record_v = True
-    xx = x.clone().requires_grad_(True)
-    s = neuron(xx)
-    (s * torch.linspace(0.5, 1.5, s.shape[-1], dtype=s.dtype)).sum().add(
-        0.3 * neuron.v_seq.sum()).backward()
-    params = {n: p.grad.clone() for n, p in neuron.named_parameters()}
-    return xx.grad, params, neuron
+from step.reference.functional import neuron_step
+from step.specs import NeuronSpec
 
 
 def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

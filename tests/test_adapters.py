@@ -164,11 +164,12 @@ def test_step_trace_command_json(backend: str, capsys: pytest.CaptureFixture[str
     T=st.integers(1, 24),
     seed=st.integers(0, 2**16),
     scale=st.floats(0.1, 3.0),
+    around_threshold=st.booleans(),
 )
 def test_matches_reference(backend: str, dtype: torch.dtype, kind: str, reset: str,
                            detach: bool, decay_input: bool, tau: float, v_reset: float,
                            v_threshold: float, surrogate: str | dict, T: int, seed: int,
-                           scale: float) -> None:
+                           scale: float, around_threshold: bool) -> None:
     data = {"kind": kind, "reset": reset, "detach_reset": detach, "v_reset": v_reset,
             "v_threshold": v_threshold, "surrogate": surrogate}
     if kind != "if":
@@ -177,7 +178,13 @@ def test_matches_reference(backend: str, dtype: torch.dtype, kind: str, reset: s
     if not supported(backend, spec):
         return
     gen = torch.Generator().manual_seed(seed)
-    x = (torch.randn(T, 3, 4, generator=gen, dtype=torch.float64) * scale + 0.5).to(dtype)
+    if around_threshold:  # from below rest to well above threshold, in units of the gap
+        gap = max(abs(v_threshold - v_reset), 0.2)
+        x = v_reset + gap * scale * (torch.rand(T, 3, 4, generator=gen, dtype=torch.float64)
+                                     * 2.5 - 0.5)
+    else:
+        x = torch.randn(T, 3, 4, generator=gen, dtype=torch.float64) * scale + 0.5
+    x = x.to(dtype)
     neuron = registry.get_backend(backend).build_neuron(spec).to(dtype)
     neuron.record_v = True
     with torch.no_grad():
