@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from step.plugins._adapter import LibraryNeuron
-from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
+from step.plugins.snntorch.mapping import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from torch import Tensor, nn
 
 from step.backend import State

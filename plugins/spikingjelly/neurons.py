@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from step.plugins._adapter import LibraryNeuron, fire_threshold
-from step.plugins.spikingjelly import native_surrogate
+from step.plugins.spikingjelly.mapping import native_surrogate
 from torch import Tensor, nn
 
 from step.backend import State
