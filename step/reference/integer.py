@@ -24,7 +24,8 @@ class IntegerSpike(torch.autograd.Function):
     def forward(ctx, u: Tensor, levels: int) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(u)
         ctx.levels = levels
-        return torch.clamp(torch.ceil(u - 0.5), 0, levels)
+        # + 0.0 turns the -0.0 that ceil gives on (-0.5, 0.5) (and clamp keeps) into +0.0
+        return torch.clamp(torch.ceil(u - 0.5), 0, levels) + 0.0
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
