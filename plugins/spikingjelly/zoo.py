@@ -65,7 +65,10 @@ def zoo_support(spec: NeuronSpec) -> Support:
     sg_level, sg_how = _surrogate_support(spec.surrogate)
     if kind in ("ilif", "nilif"):
         sg_level, sg_how = NATIVE, "MultiLevelSpikeCount's straight-through window [0, D]"
-        how += "; " + _STRICT + " (makes torch.round's ties strict)"
+        if spec.round_ties == "even":
+            how += "; torch.round's ties to even as the spec asks (round_ties=even)"
+        else:
+            how += "; " + _STRICT + " (makes torch.round's ties strict)"
         if spec.decay_input:
             how += "; input fed as x/tau (decay_input=True)"
         if kind == "nilif":

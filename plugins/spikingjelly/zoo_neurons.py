@@ -86,8 +86,11 @@ class ILIF(_Zoo):
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec = self.spec
         xs = x / spec.tau if spec.decay_input else x
+        # torch.round's ties to even are the library's own; the strict rule nudges th up
+        th = float(spec.v_threshold) if spec.round_ties == "even" else \
+            strict_threshold(spec.v_threshold, x.dtype)
         c, v_last, v_seq = self._functional.ilif_multi_step(
-            xs, self._v0(x, state), float(spec.tau), strict_threshold(spec.v_threshold, x.dtype),
+            xs, self._v0(x, state), float(spec.tau), th,
             self.surrogate_function, spec.detach_reset, record_v)
         out = c / spec.max_spikes if spec.kind == "nilif" else c
         return out.to(x.dtype), v_seq, {"v": v_last}
@@ -150,16 +153,17 @@ class GLIF(_Zoo):
 
 
 class PSN(_Zoo):
-    """SpikingJelly's neuron.PSN, its weight and bias set to the canonical initial values."""
+    """SpikingJelly's neuron.PSN; W identity unless init_weight keeps the library's draw."""
 
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
         super().__init__(spec, backend)
         neuron = backend.import_library("spikingjelly.activation_based.neuron")
         self.psn = neuron.PSN(spec.T, self.surrogate_function)
-        init = psn_parameters(spec, torch.get_default_dtype())
         with torch.no_grad():
-            self.psn.weight.copy_(init["weight"])
-            self.psn.bias.copy_(init["bias"].unsqueeze(-1))
+            # init_weight="kaiming_uniform" keeps the library's own draw (nn.Linear's)
+            if spec.init_weight == "identity":
+                self.psn.weight.copy_(psn_parameters(spec, torch.get_default_dtype())["weight"])
+            self.psn.bias.fill_(-spec.v_threshold)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         from step.errors import InputError

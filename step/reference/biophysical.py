@@ -39,9 +39,9 @@ def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tup
 
 
 def izhikevich_rest(spec: NeuronSpec, like: Tensor, p: Params) -> State:
-    """v = c (v_reset), u = b c: Izhikevich's initial condition."""
-    return {"v": torch.full_like(like, spec.v_reset),
-            "u": torch.full_like(like, spec.b * spec.v_reset)}
+    """v = v_init (c unless given), u = b v."""
+    return {"v": torch.full_like(like, spec.initial_v),
+            "u": torch.full_like(like, spec.b * spec.initial_v)}
 
 
 register_dynamics("izhikevich", Dynamics(no_parameters, izhikevich_rest, izhikevich_step))

@@ -18,25 +18,28 @@ from step.specs import NeuronSpec
 
 
 class IntegerSpike(torch.autograd.Function):
-    """C = clamp(ceil(u - 1/2), 0, D) forward; straight-through on 0 <= u <= D backward."""
+    """C = clamp(ceil(u - 1/2), 0, D) forward (ties down; ``even``: torch.round, ties to even);
+    straight-through on 0 <= u <= D backward."""
 
     @staticmethod
-    def forward(ctx, u: Tensor, levels: int) -> Tensor:  # type: ignore[override]
+    def forward(ctx, u: Tensor, levels: int, ties: str) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(u)
         ctx.levels = levels
-        # + 0.0 turns the -0.0 that ceil gives on (-0.5, 0.5) (and clamp keeps) into +0.0
-        return torch.clamp(torch.ceil(u - 0.5), 0, levels) + 0.0
+        rounded = torch.round(u) if ties == "even" else torch.ceil(u - 0.5)
+        # + 0.0 turns the -0.0 that ceil and round give on (-0.5, 0.5) (and clamp keeps)
+        # into +0.0
+        return torch.clamp(rounded, 0, levels) + 0.0
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
         (u,) = ctx.saved_tensors
         window = (u >= 0) & (u <= ctx.levels)
-        return grad * window.to(grad.dtype), None
+        return grad * window.to(grad.dtype), None, None
 
 
-def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
+def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, ties: str = "fire") -> Tensor:
     """The integer spike count of membrane ``h`` (see the module docstring)."""
-    return IntegerSpike.apply(h / v_threshold, levels)
+    return IntegerSpike.apply(h / v_threshold, levels, ties)
 
 
 def count_margin(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
@@ -50,7 +53,7 @@ def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[T
                                                                                Tensor, Tensor]:
     th = _threshold(spec, p)
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
-    c = spike_count(h, th, spec.max_spikes)
+    c = spike_count(h, th, spec.max_spikes, spec.round_ties)
     cr = c.detach() if spec.detach_reset else c
     return c, h - cr * th, count_margin(h.detach(), th, spec.max_spikes), h
 

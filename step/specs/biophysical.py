@@ -42,7 +42,9 @@ class IzhikevichSpec(NeuronSpec):
     The spike condition :math:`v \ge 30` is written as the canonical strict
     :math:`h - v_{peak} > 0` (they differ only when :math:`h` is exactly 30); ``v_threshold``
     is :math:`v_{peak}` and ``v_reset`` is :math:`c`. Initial state :math:`v = c`,
-    :math:`u = b c`. Where: :math:`v` membrane (mV), :math:`u` recovery variable, :math:`a`
+    :math:`u = b c` (``v_init`` sets another start, :math:`u = b\, v_{init}`: the paper's
+    listing starts every neuron at -65 mV, which differs from :math:`c` for the bursting
+    types, e.g. IB and CH). Where: :math:`v` membrane (mV), :math:`u` recovery variable, :math:`a`
     recovery rate, :math:`b` recovery sensitivity, :math:`d` after-spike recovery jump,
     :math:`x` input current. The paper's listing splits the v update into two half steps of
     0.5 ms for stability; here it is one step of ``dt`` (set ``dt=0.5`` for finer steps), which
@@ -66,6 +68,13 @@ class IzhikevichSpec(NeuronSpec):
     b: float = Field(0.2, description="sensitivity of u to v")
     d: float = Field(8.0, description="after-spike jump of u")
     dt: float = Field(1.0, description="time step in ms (> 0)")
+    v_init: float | None = Field(None, description="initial membrane in mV (u starts at b "
+                                                   "v_init); None: c (v_reset)")
+
+    @property
+    def initial_v(self) -> float:
+        """The membrane a sequence starts from: v_init, or c when it is not given."""
+        return self.v_reset if self.v_init is None else self.v_init
 
     @model_validator(mode="after")
     def _sane(self) -> IzhikevichSpec:
