@@ -32,7 +32,7 @@ def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tup
     v, u = state["v"], state["u"]
     h = v + spec.dt * (0.04 * v * v + 5.0 * v + 140.0 - u + x)
     u_h = u + spec.dt * spec.a * (spec.b * h - u)
-    s = fire(h, th, spec.surrogate)
+    s = fire(h, th, spec.surrogate, spec.fire)
     sr = s.detach() if spec.detach_reset else s
     v_next = reset(h, s, th, spec.v_reset, "hard", spec.detach_reset)
     return s, {"v": v_next, "u": u_h + spec.d * sr}, h - th
@@ -88,7 +88,8 @@ def hh_substep(spec: NeuronSpec, x: Tensor, st: State) -> State:
 
 
 def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
-    """Integrate one time step; spike if any sub-step crosses upwards, v[k-1] <= v_th < v[k].
+    """Integrate one time step; spike if any sub-step crosses upwards: v[k-1] <= v_th < v[k]
+    (``gt``) or v[k-1] < v_th <= v[k] (``ge``).
 
     The crossing is checked on every sub-step, not only at the step's end: near depolarisation
     block an action potential can rise above v_th and fall back within one 0.5 ms step (at a
@@ -99,21 +100,24 @@ def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tenso
     """
     th = spec.v_threshold
     st = state
-    below = state["v"] <= th
+    # "below" and "above" in the fire rule (gt: v <= th is below; ge: v < th is below)
+    ge = spec.fire == "ge"
+    start_below = state["v"] < th if ge else state["v"] <= th
+    below = start_below
     crossed = torch.zeros_like(below)
     at_cross = state["v"] - th
     margin = state["v"] - th
     for _ in range(spec.substeps):
         st = hh_substep(spec, x, st)
         above = st["v"] - th
-        new = below & (above > 0) & ~crossed  # a condition, not differentiated
+        new = below & (above >= 0 if ge else above > 0) & ~crossed  # not differentiated
         at_cross = torch.where(new, above, at_cross)
         crossed = crossed | new
-        below = above <= 0
+        below = above < 0 if ge else above <= 0
         margin = torch.where(above.abs() < margin.abs(), above, margin)
     z = torch.where(crossed, at_cross, st["v"] - th)
-    gate = (crossed | (state["v"] <= th)).to(x.dtype)
-    s = spike(z, spec.surrogate) * gate
+    gate = (crossed | start_below).to(x.dtype)
+    s = spike(z, spec.surrogate, spec.fire) * gate
     return s, st, margin.detach()
 
 

@@ -2,8 +2,9 @@
 
 The spike count ``C = #{k in 1..D : h > (k - 1/2) v_th}`` is the strict-``>`` reading of
 ``round(clip(h / v_th, 0, D))``: a level fires only when the membrane is strictly above its
-boundary. Its backward is the straight-through estimator ``dC/dh = 1/v_th`` on
-``0 <= h <= D v_th`` (zero outside), as in the I-LIF paper.
+boundary; with ``fire="ge"`` also exactly at it (``C = #{k : h >= (k - 1/2) v_th}``). Its
+backward is the straight-through estimator ``dC/dh = 1/v_th`` on ``0 <= h <= D v_th`` (zero
+outside), as in the I-LIF paper.
 """
 
 from __future__ import annotations
@@ -18,28 +19,35 @@ from step.specs import NeuronSpec
 
 
 class IntegerSpike(torch.autograd.Function):
-    """C = clamp(ceil(u - 1/2), 0, D) forward (ties down; ``even``: torch.round, ties to even);
-    straight-through on 0 <= u <= D backward."""
+    """C = clamp(ceil(u - 1/2), 0, D) (``gt``) or clamp(floor(u + 1/2), 0, D) (``ge``: a level
+    also fires exactly at its boundary), or clamp(round(u), 0, D) (``ties="even"``: torch.round,
+    half levels to the even count) forward; straight-through on 0 <= u <= D backward."""
 
     @staticmethod
-    def forward(ctx, u: Tensor, levels: int, ties: str) -> Tensor:  # type: ignore[override]
+    def forward(ctx, u: Tensor, levels: int, rule: str = "gt",  # type: ignore[override]
+                ties: str = "fire") -> Tensor:
         ctx.save_for_backward(u)
         ctx.levels = levels
-        rounded = torch.round(u) if ties == "even" else torch.ceil(u - 0.5)
+        if ties == "even":
+            count = torch.round(u)
+        else:
+            count = torch.floor(u + 0.5) if rule == "ge" else torch.ceil(u - 0.5)
         # + 0.0 turns the -0.0 that ceil and round give on (-0.5, 0.5) (and clamp keeps)
         # into +0.0
-        return torch.clamp(rounded, 0, levels) + 0.0
+        return torch.clamp(count, 0, levels) + 0.0
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
         (u,) = ctx.saved_tensors
         window = (u >= 0) & (u <= ctx.levels)
-        return grad * window.to(grad.dtype), None, None
+        return grad * window.to(grad.dtype), None, None, None
 
 
-def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, ties: str = "fire") -> Tensor:
-    """The integer spike count of membrane ``h`` (see the module docstring)."""
-    return IntegerSpike.apply(h / v_threshold, levels, ties)
+def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, rule: str = "gt",
+                ties: str = "fire") -> Tensor:
+    """The integer spike count of membrane ``h`` under the fire ``rule`` (module docstring);
+    ``ties="even"`` rounds half levels to the even count instead."""
+    return IntegerSpike.apply(h / v_threshold, levels, rule, ties)
 
 
 def count_margin(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
@@ -53,7 +61,7 @@ def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[T
                                                                                Tensor, Tensor]:
     th = _threshold(spec, p)
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
-    c = spike_count(h, th, spec.max_spikes, spec.round_ties)
+    c = spike_count(h, th, spec.max_spikes, spec.fire, spec.round_ties)
     cr = c.detach() if spec.detach_reset else c
     return c, h - cr * th, count_margin(h.detach(), th, spec.max_spikes), h
 

@@ -36,7 +36,7 @@ from step.specs.integer import ILIFSpec, NILIFSpec  # isort: skip
 from step.specs.gated import CLIFSpec, GLIFSpec, HDLIFSpec, PSNSpec  # isort: skip
 from step.specs.biophysical import HHSpec, IzhikevichSpec  # isort: skip
 # The authors' presets of the named kinds (after every kind is registered).
-#TMP from step.specs.as_published import PUBLISHED, Published, published  # isort: skip
+from step.specs.as_published import PUBLISHED, Published, published  # isort: skip
 
 __all__ = [
     "ALIFSpec", "CLIFSpec", "CUBALIFSpec", "EIFSpec", "GLIFSpec", "HDLIFSpec", "HHSpec",

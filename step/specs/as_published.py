@@ -91,11 +91,13 @@ register_published(Published(
     remaining="Rectangle's gradient is 1 on |x| <= 0.5 (step: |x| < 0.5): they differ only at "
               "exactly |h - v_th| = 0.5"))
 register_published(Published(
-    "glif", {"init_gate": (0.55, 0.65, 0.55), "init_linear_decay": 0.0625,
+    "glif", {"init_gate": (0.45, 0.35, 0.45), "init_linear_decay": 0.0625,
              "surrogate": {"kind": "rectangle", "alpha": 1.0}},
     "Ikarosy/Gated-LIF@60638b2 layers.py LIFSpike (layer-wise) with train.py's initial_dict: "
-    "--gate 0.6 0.8 0.6 mapped by (g - 0.5)/2 + 0.5, linear leak Vth/(2 * 4) = Vth/8 for "
-    "every T (layers.py's steps = 4), surrogate 1[|x| < 0.5]; fires at u > Vth",
+    "--gate 0.6 0.8 0.6 stored raw as log(1/p - 1) with p = (g - 0.5)/2 + 0.5 (no minus "
+    "sign, unlike its other parameters), so the gates start at sigmoid = 1 - p = 0.45, 0.35, "
+    "0.45; linear leak Vth/(2 * 4) = Vth/8 for every T (layers.py's steps = 4); surrogate "
+    "1[|x| < 0.5]; fires at u > Vth",
     remaining="HEAD's backward raises (`input = ctx.saved_tensors` lost its comma in 5cda262) "
               "and its spikes are float32 (`.float()`); the channel-wise LIFSpike_CW of the "
               "trained models uses binary (straight-through) gates unless --soft-mode"))

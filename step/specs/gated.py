@@ -84,8 +84,9 @@ class GLIFSpec(NeuronSpec):
     :math:`U[t]` before it. Initial values: gates ``init_gate``, :math:`\tau` ``init_tau``,
     :math:`v_{th}` ``v_threshold``, :math:`l = v_{th}/(2T)`, :math:`r = v_{th}`,
     :math:`g_t` ``init_conduct`` (the paper's and SpikingJelly's defaults, gates at 0.5
-    instead of random). The authors' script starts the gates at (0.55, 0.65, 0.55) (its
-    ``--gate 0.6 0.8 0.6`` mapped by ``(g - 0.5)/2 + 0.5``) and the linear leak at
+    instead of random). The authors' script starts the gates at (0.45, 0.35, 0.45) (its
+    ``--gate 0.6 0.8 0.6``, mapped to :math:`p = (g - 0.5)/2 + 0.5` and stored as
+    :math:`\ln(1/p - 1)`, whose sigmoid is :math:`1 - p`) and the linear leak at
     :math:`v_{th}/8` whatever T is (``published("glif")``).
 
     STEP's version keeps the gates static, which collapses the model to an IF with a linear
@@ -211,7 +212,7 @@ class PSNSpec(NeuronSpec):
     fires where :math:`x > v_{th}`. The authors (and SpikingJelly) draw :math:`W` as
     ``nn.Linear(T, T)`` does (``init_weight="kaiming_uniform"``: uniform on
     :math:`\pm 1/\sqrt{T}`, drawn from torch's global generator) with :math:`b = -1`; a
-    fresh PSN then fires far less often (0.04-0.08 against 0.3 on unit-range input). The input must have exactly ``T`` steps, and a call
+    fresh PSN then fires much less often. The input must have exactly ``T`` steps, and a call
     cannot continue another (a non-causal W needs the whole sequence).
 
     Hand trace (T 3, input 0.5, 2, 1): H = 0.5 - 1, 2 - 1, 1 - 1 = -0.5, 1, 0; only the

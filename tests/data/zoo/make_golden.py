@@ -100,7 +100,7 @@ def plif() -> None:
     x = inputs(2.0).requires_grad_(True)
     # the published runs: init_tau 2.0, -detach_reset, ATan(learnable=False)
     node = models.PLIFNode(init_tau=2.0, surrogate_function=surrogate.ATan(learnable=False),
-                           detach_reset=True)
+                           detach_reset=True).double()  # PLIFNode makes w float32
     spikes, vs = [], []
     for xt in x.unbind(0):
         spikes.append(node(xt))
@@ -116,7 +116,7 @@ def klif() -> None:
     fresh_sj(None)
     from spikingjelly.activation_based import neuron
     x = inputs(2.0).requires_grad_(True)
-    node = neuron.KLIFNode(step_mode="m", store_v_seq=True)  # every default
+    node = neuron.KLIFNode(step_mode="m", store_v_seq=True).double()  # every default
     s = node(x)
     record("klif", "spikingjelly 2.0.0 (PyPI) activation_based.neuron.KLIFNode with every "
            "default (no authors' code exists; SpikingJelly's maintainer ported KLIF)",
