@@ -17,7 +17,7 @@ one place they are written, each with its source (repository and commit), and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from step.errors import SpecError
@@ -36,7 +36,7 @@ class Published:
     #: what the authors' code does that no spec field expresses ("" when nothing)
     remaining: str = ""
     #: the reference the golden trace was made from when it is not the authors' own code
-    golden: str = field(default="")
+    golden: str = ""
 
 
 #: kind -> its "as published" preset. Filled by :func:`register_published`, below.
