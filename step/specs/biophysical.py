@@ -14,9 +14,11 @@ from step.specs.neuron import NeuronSpec, register_neuron
 
 #: The largest Euler sub-step (ms) HH accepts. Forward Euler on C_m v' = -g v is stable only
 #: for dt < 2 C_m / g, and at the spike peak the total conductance reaches ~38 mS/cm^2
-#: (0.052 ms). Measured from rest over 100 ms: dt >= 0.075 goes to NaN within 1-7 ms for every
-#: current from 2.5 uA/cm^2 up, dt = 0.06 fires 5-7 times at 100-200 uA/cm^2 where a 0.001 ms
-#: run fires once; dt = 0.05 matches the 0.001 ms spike counts from 2.5 to 200 uA/cm^2.
+#: (0.052 ms). Measured from rest over 100 ms, one sub-step per step: dt = 0.1 goes to NaN
+#: within 1.5-7.4 ms for every current from 2.5 to 200 uA/cm^2, dt = 0.075 within 1.3-3.7 ms
+#: from 10 uA/cm^2 up (and fires 3 times at 2.5 where a 0.001 ms run fires once), dt = 0.06
+#: fires 5-7 times at 100-200 uA/cm^2 (once at 0.001 ms); dt = 0.05 matches the 0.001 ms
+#: spike counts from 2.5 to 200 uA/cm^2.
 HH_MAX_DT = 0.05
 
 
