@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from adapter_helpers import assert_gradient_is_formula, lif_levels
 
 from step.errors import InputError
 from step.registry import get_backend
@@ -77,18 +78,14 @@ def test_native_surrogates_equal_canonical_formula(kind: str, alpha: float) -> N
     factory = {"straight_through": "straight_through_estimator"}.get(kind, kind)
     assert fn.__module__ == snn_surrogate.__name__  # the library's own surrogate factory
     assert fn.__qualname__ == f"{factory}.<locals>.inner"
-    x = torch.linspace(-2, 2, 401, dtype=torch.float64).requires_grad_(True)
-    fn(x).sum().backward()
-    torch.testing.assert_close(x.grad, surrogate_grad(kind, x.detach(), alpha), rtol=1e-12,
-                               atol=1e-12)
+    assert_gradient_is_formula(fn, kind, alpha)
 
 
 def test_support_matrix() -> None:
     b = get_backend(BACKEND)
 
     def level(**kw):
-        sup = b.neuron_support(parse_neuron({"kind": "lif", **kw}))
-        return sup.forward, sup.gradient
+        return lif_levels(BACKEND, **kw)
 
     assert level() == (Level.NATIVE, Level.NATIVE)
     assert level(reset="none", learn_threshold=True) == (Level.NATIVE, Level.NATIVE)

@@ -8,12 +8,12 @@ import copy
 
 import pytest
 import torch
+from adapter_helpers import assert_gradient_is_formula, lif_levels
 
 from step.errors import UnsupportedSpecError
 from step.registry import get_backend
 from step.specs import SurrogateSpec, parse_neuron
 from step.support import Level
-from step.surrogates import surrogate_grad
 
 pytest.importorskip("spikingjelly")
 
@@ -41,18 +41,14 @@ def test_native_surrogates_equal_canonical_formula(kind: str, alpha: float) -> N
     spec = SurrogateSpec(kind=kind, alpha=alpha)
     module = build_surrogate(spec, sj_surrogate)
     assert type(module).__module__ == sj_surrogate.__name__  # the library's own class
-    x = torch.linspace(-2, 2, 401, dtype=torch.float64).requires_grad_(True)
-    module(x).sum().backward()
-    torch.testing.assert_close(x.grad, surrogate_grad(kind, x.detach(), alpha), rtol=1e-12,
-                               atol=1e-12)
+    assert_gradient_is_formula(module, kind, alpha)
 
 
 def test_support_matrix() -> None:
     b = get_backend(BACKEND)
 
     def level(**kw):
-        sup = b.neuron_support(parse_neuron({"kind": "lif", **kw}))
-        return sup.forward, sup.gradient
+        return lif_levels(BACKEND, **kw)
 
     assert level() == (Level.NATIVE, Level.NATIVE)
     assert level(reset="soft", detach_reset=True) == (Level.NATIVE, Level.NATIVE)
