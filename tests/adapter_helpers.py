@@ -1,13 +1,18 @@
 """Helpers of the adapter tests (test_adapters.py and the per-library files): the reference's
-run step by step, the near-threshold mask, and gradients keyed by the spec's names."""
+run step by step, the near-threshold mask, gradients keyed by the spec's names, a LIF's support
+levels, and a library surrogate's backward against step's formula."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
 from step import registry
 from step.reference.functional import neuron_step
-from step.specs import NeuronSpec
+from step.specs import NeuronSpec, parse_neuron
+from step.support import Level
+from step.surrogates import surrogate_grad
 
 
 def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -47,3 +52,19 @@ def grads(backend: str, spec: NeuronSpec, x: torch.Tensor) -> tuple:
              for n, _ in named]
     got = torch.autograd.grad(loss, [x, *(p for _, p in named)])
     return spikes, neuron.v_seq, {"x": got[0], **dict(zip(names, got[1:], strict=True))}
+
+
+def lif_levels(backend: str, **fields: object) -> tuple[Level, Level]:
+    """(forward, gradient) support of a LIF spec with ``fields`` on ``backend``."""
+    spec = parse_neuron({"kind": "lif", **fields})
+    support = registry.get_backend(backend).neuron_support(spec)
+    return support.forward, support.gradient
+
+
+def assert_gradient_is_formula(spike_fn: Callable[[torch.Tensor], torch.Tensor], kind: str,
+                               alpha: float) -> None:
+    """The backward of a library's spike function equals step's surrogate formula on [-2, 2]."""
+    x = torch.linspace(-2, 2, 401, dtype=torch.float64).requires_grad_(True)
+    spike_fn(x).sum().backward()
+    torch.testing.assert_close(x.grad, surrogate_grad(kind, x.detach(), alpha), rtol=1e-12,
+                               atol=1e-12)
