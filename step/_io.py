@@ -45,6 +45,15 @@ def check_figure_path(path: str | Path) -> Path:
     return p
 
 
+def say_written(*paths: str | Path, to_stderr: bool = False) -> None:
+    """Tell the person where the results went: ``written: a, b`` (stderr beside ``--json``,
+    whose stdout must stay one JSON document)."""
+    import sys
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    stream.write("written: " + ", ".join(str(p) for p in paths) + "\n")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``path``, on error it is removed."""

@@ -34,6 +34,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def read_result(run_dir: Path) -> dict[str, Any]:
+    """RUN_DIR/result.json, or one line saying why it cannot be used."""
+    from step.errors import InputError
+
+    path = run_dir / "result.json"
+    try:
+        result = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path} is not valid JSON ({err}): the run was cut short or the "
+                         "file was edited; train the run again") from None
+    ok = (isinstance(result, dict) and isinstance(result.get("config"), dict)
+          and isinstance(result.get("model"), dict) and "data_overrides" in result["model"])
+    if not ok:
+        raise InputError(f"{path} is not a step train result (no config or model.data_overrides)"
+                         ": train the run again")
+    return result
+
+
 def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     """Rebuild the run's model and data, load best.pt, run the temporal probe on ``split``."""
     from torch import nn
@@ -46,7 +64,7 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     result_path = run_dir / "result.json"
     if not result_path.is_file() or not (run_dir / BEST).is_file():
         raise InputError(f"{run_dir} is not a finished step train run (no result.json/best.pt)")
-    result = json.loads(result_path.read_text())
+    result = read_result(run_dir)
     cfg = RunConfig.parse(result["config"], what=str(result_path))
     data = load_data(cfg)
     model, _ = build_model(cfg, result["model"]["data_overrides"])

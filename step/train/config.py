@@ -44,13 +44,7 @@ class RunConfig(Spec):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        import torch
-
-        try:
-            torch.device(v)
-        except RuntimeError:
-            raise ValueError(f"not a torch device: {v!r} (use cpu or cuda)") from None
-        return v
+        return check_device(v)
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide the result (everything but where it is written)."""
@@ -59,6 +53,33 @@ class RunConfig(Spec):
     def with_(self, **changes: Any) -> RunConfig:
         """A validated copy with ``changes`` applied."""
         return RunConfig.parse({**self.model_dump(), **changes})
+
+
+def check_device(name: str) -> str:
+    """``name`` if torch can run on it here, else a ValueError naming the fix.
+
+    Checked when a config is parsed, so a run asking for a GPU the machine lacks stops before
+    loading data or starting any run, not at the first tensor moved.
+    """
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"not a torch device: {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{name!r} is not available: torch sees no CUDA GPU on this "
+                             "machine (use --device cpu)")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{name!r} is not available: torch sees {count} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name!r} is not available on this machine (use --device cpu)")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name!r}: step runs on cpu, cuda or mps")
+    return name
 
 
 def load_run_config(
