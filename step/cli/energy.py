@@ -10,11 +10,10 @@ and best checkpoint (untrained weights fire little, so their rates say little).
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from step._io import say_written
+from step._io import dumps, say_written
 from step.cli.exit_codes import ExitCode
 from step.errors import InputError
 
@@ -152,9 +151,8 @@ def run(args: argparse.Namespace) -> int:
 
         plot_report(report, args.plot, title)
     if args.json:
-        print(json.dumps({"model": name, "preset": preset,
-                          "run": args.run_dir, "trained": trained, **report.to_dict()},
-                         indent=2))
+        print(dumps({"model": name, "preset": preset,
+                     "run": args.run_dir, "trained": trained, **report.to_dict()}))
     else:
         _render(report, title, NETWORKS, hint)
     if args.plot:
@@ -167,12 +165,12 @@ def _nj(pj: float) -> str:
 
 
 def _render(report: Any, title: str, networks: tuple[str, ...], hint: str | None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from step.cli._console import console
     from step.energy import TERMS
 
-    console = Console(width=max(Console().width, 150))  # wide tables: do not squeeze in pipes
+    out = console()
     p = report.profile
     layers = Table(title=f"{title}: SNN per layer, per inference, energy in nJ ({p.name} "
                    f"v{p.version}, T={report.T}, {report.samples} samples)")
@@ -185,7 +183,7 @@ def _render(report: Any, title: str, networks: tuple[str, ...], hint: str | None
         spikes = c.get("spikes", c.get("input_events", 0))
         layers.add_row(layer.name, layer.kind, f"{macs:,.0f}", f"{c.get('acs', 0):,.0f}",
                        f"{spikes:,.1f}", *(_nj(e[t]) for t in TERMS), _nj(layer.total()))
-    console.print(layers)
+    out.print(layers)
     compare = Table(title=f"SNN against ANNs, energy in nJ (QNN activations: "
                     f"{report.activation_bits} bits; SNN input spike rate "
                     f"{100 * report.spike_rate:.2f} %, neuron firing rate "
@@ -197,9 +195,9 @@ def _render(report: Any, title: str, networks: tuple[str, ...], hint: str | None
         totals = report.totals(net)
         rate = "" if net == "snn" else ("n/a" if be[net] is None else f"{100 * be[net]:.2f} %")
         compare.add_row(net, *(_nj(totals[t]) for t in TERMS), _nj(report.total(net)), rate)
-    console.print(compare)
+    out.print(compare)
     if report.spike_rate == 0:
-        console.print("[yellow]no spikes reached a spike-driven layer: the break-even rate "
+        out.print("[yellow]no spikes reached a spike-driven layer: the break-even rate "
                       "cannot be solved[/]")
     if hint:
-        console.print(f"[yellow]{hint}[/]")
+        out.print(f"[yellow]{hint}[/]")

@@ -56,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"models": rows}, indent=2))
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     table = Table(title="STEP models")
     for col in ("model", "preset", "parameters", "paper"):
@@ -67,5 +68,5 @@ def run(args: argparse.Namespace) -> int:
             mark = " (default)" if preset == r["default_preset"] else ""
             table.add_row(r["name"] if i == 0 else "", preset + mark, f"{n:,}",
                           r["paper"] if i == 0 else "")
-    Console().print(table)
+    console().print(table)
     return ExitCode.OK

@@ -77,16 +77,21 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step._io import write_json
+    from step._io import dumps, say_written, write_json
+    from step._progress import status
 
     run_dir = Path(args.run_dir)
-    probe = probe_run(run_dir, args.split)
+    with status(f"probing {run_dir} on the {args.split} split (original, reversed, shuffled)",
+                not args.json):
+        probe = probe_run(run_dir, args.split)
     write_json(run_dir / "probe.json", probe)
     if args.json:
-        print(json.dumps(probe, indent=2))
+        print(dumps(probe))
+        say_written(run_dir / "probe.json", to_stderr=True)
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     t = Table(title=f"temporal probe, {args.split} split (T = {probe['T']})")
     for h in ("time order", "accuracy", "drop"):
@@ -95,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
     for k, v in probe.items():
         if isinstance(v, dict) and "acc_drop" in v:
             t.add_row(k, f"{v['acc']:.4f}", f"{v['acc_drop']:+.4f}")
-    c = Console()
+    c = console()
     c.print(t)
     if probe.get("note"):
         c.print(probe["note"])
+    say_written(run_dir / "probe.json")
     return ExitCode.OK

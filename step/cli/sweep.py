@@ -82,8 +82,9 @@ def write_summary(out: Path, entries: list[dict], axes: list[str]) -> None:
 
 
 def render(entries: list[dict], axes: list[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     head, body = rows(entries, axes)
     t = Table(title="sweep")
@@ -91,4 +92,4 @@ def render(entries: list[dict], axes: list[str]) -> None:
         t.add_column(h, no_wrap=h == "note", overflow="ellipsis", max_width=40)
     for r in body:
         t.add_row(*r)
-    Console().print(t)
+    console().print(t)

@@ -18,7 +18,10 @@ from step.errors import SpecError
 class Spec(BaseModel):
     """Immutable, validated, YAML-loadable configuration."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: NaN or infinity in any float field (a threshold, tau, a learning
+    # rate) is an error at construction, in every spec, not a silent NaN membrane later.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
     @classmethod
     def parse(cls, data: Any, what: str | None = None) -> Self:
@@ -72,6 +75,8 @@ def format_validation_error(err: ValidationError, what: str) -> str:
             msg = msg.removeprefix(prefix)
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see the spec's fields)"
+        elif e["type"] == "finite_number":
+            msg = f"must be a finite number, got {e.get('input')!r}"
         elif e["type"] == "literal_error":
             msg = f"{msg}, got {e.get('input')!r}"
         parts.append(f"{loc}: {msg}" if loc else msg)
