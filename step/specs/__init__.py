@@ -6,6 +6,7 @@ from step.specs._base import (
     format_validation_error,
     load_mapping,
     load_yaml,
+    set_dotted,
 )
 from step.specs.encoder import (
     ENCODER_KINDS,
@@ -43,6 +44,7 @@ __all__ = [
     "DeltaEncoderSpec", "DirectEncoderSpec", "EncoderSpec", "IFSpec", "LIFSpec",
     "LatencyEncoderSpec", "NeuronSpec", "PLIFSpec", "PhaseEncoderSpec", "RateEncoderSpec", "Spec",
     "SurrogateSpec", "apply_assignments", "format_validation_error", "load_mapping", "load_yaml",
+    "set_dotted",
     "parse_encoder",
     "parse_neuron",
     "register_neuron",

@@ -87,23 +87,33 @@ def apply_assignments(data: dict[str, Any], assignments: list[str]) -> dict[str,
     """Apply ``key=value`` strings (dotted keys nest: ``surrogate.alpha=3``) to a dict copy.
 
     Values stay strings; the spec's validation converts them (``"2"`` to 2.0, ``"false"`` to
-    False). A string value that a dotted key descends into becomes ``{"kind": value}``, so
-    ``surrogate=atan`` and ``surrogate.alpha=3`` combine.
+    False). See :func:`set_dotted` for how dotted keys nest.
     """
     out = dict(data)
     for item in assignments:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SpecError(f"--set expects KEY=VALUE, got {item!r}")
-        parts = key.split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if isinstance(child, str):
-                child = {"kind": child}
-            elif not isinstance(child, dict):
-                child = {}
-            node[part] = dict(child)
-            node = node[part]
-        node[parts[-1]] = value
+        out = set_dotted(out, key, value)
+    return out
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A copy of ``data`` with ``value`` at the dotted ``key`` (``neuron.tau``).
+
+    A string that a dotted key descends into becomes ``{"kind": value}``, so ``surrogate=atan``
+    and ``surrogate.alpha=3`` combine. ``--set`` and a sweep's ``grid`` both go through here.
+    """
+    out = dict(data)
+    parts = key.split(".")
+    node = out
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, str):
+            child = {"kind": child}
+        elif not isinstance(child, dict):
+            child = {}
+        node[part] = dict(child)
+        node = node[part]
+    node[parts[-1]] = value
     return out

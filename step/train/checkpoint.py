@@ -104,15 +104,18 @@ def read(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> Any:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r"unsupported GLOBAL (\S+)", str(err), re.IGNORECASE)
-        why = f" ({found.group(1)})" if found else ""
-        raise InputError(f"{what} {p} holds objects that are not tensors or plain data{why}, "
-                         "refused unloaded: use only checkpoints written by step") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))  # a class or function: refused
+        if found is None:  # not refused, unreadable: garbage or another kind of pickle
+            raise InputError(f"{what} {p} could not be read, it is truncated or not a torch "
+                             f"checkpoint ({_first_line(err)}): train again or give another "
+                             "file") from None
+        raise InputError(f"{what} {p} holds objects that are not tensors or plain data "
+                         f"({found.group(1)}), refused unloaded: use only checkpoints written "
+                         "by step") from None
     except Exception as err:  # truncated, garbage, not a torch file: one line, not a dump
-        first = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:100]
         raise InputError(f"{what} {p} could not be read, it is truncated or not a torch "
-                         f"checkpoint ({type(err).__name__}: {first}): train again or give "
-                         "another file") from None
+                         f"checkpoint ({_first_line(err)}): train again or give another "
+                         "file") from None
     missing = [k for k in keys if not isinstance(state, dict) or k not in state]
     if missing:
         raise InputError(f"{what} {p} is not a step checkpoint (no {', '.join(missing)}): "
@@ -128,3 +131,8 @@ def _load_weights(model: nn.Module, weights: dict, path: Path) -> None:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{path} does not fit the model as built now (was the model code or "
                          f"config changed since the run?): {first}") from None
+
+
+def _first_line(err: Exception) -> str:
+    first = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:100]
+    return f"{type(err).__name__}: {first}"
