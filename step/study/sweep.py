@@ -47,9 +47,14 @@ LOG = "runs.jsonl"
 class SweepConfig(Spec):
     """A base run config and the grid of axes to vary over it."""
 
-    base: dict[str, Any] = Field(default_factory=dict, description="RunConfig fields")
-    grid: dict[str, list[Any]] = Field(description="axis -> values; the sweep is the product")
-    out: str = "runs/sweep"
+    base: dict[str, Any] = Field(
+        default_factory=dict, description="run config keys shared by every run (table above)")
+    grid: dict[str, list[Any]] = Field(
+        description="axis -> list of values; the sweep runs their product. An axis is a run "
+        "config key, or a model config key (neuron, surrogate, encoder, attention, ...; "
+        "dotted keys such as neuron.tau nest)")
+    out: str = Field("runs/sweep", description="output folder: runs.jsonl, sweep.md, "
+                     "sweep.png, runs/KEY/")
     isolate: bool = Field(False, description="each run in its own process")
 
     def points(self) -> list[dict[str, Any]]:

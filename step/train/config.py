@@ -20,7 +20,8 @@ class RunConfig(Spec):
     model: str = Field("spiking_mlp", description="registered model name (step.models)")
     preset: str | None = Field(None, description="model preset; None: the model's default")
     model_overrides: dict[str, Any] = Field(
-        default_factory=dict, description="config overrides passed to step.models.create"
+        default_factory=dict, description="model config overrides passed to "
+        "step.models.create, e.g. {neuron: {kind: lif, tau: 3}} (--set neuron.tau=3)"
     )
     backend: str = Field("reference", description="backend that builds every neuron")
     dataset: str = Field("digits", description="registered dataset name (step.data)")
@@ -28,15 +29,16 @@ class RunConfig(Spec):
     img_size: int | None = Field(None, ge=1, description="resize images; None: the model's")
     train_subset: int | None = Field(None, ge=1, description="use the first N training samples")
     eval_subset: int | None = Field(None, ge=1, description="use the first N val/test samples")
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    eval_batch_size: int = Field(256, ge=1)
+    epochs: int = Field(10, ge=1, description="training epochs")
+    batch_size: int = Field(64, ge=1, description="training batch size")
+    eval_batch_size: int = Field(256, ge=1, description="batch size of val/test evaluation")
     lr: float = Field(5e-3, gt=0, description="peak learning rate (AdamW)")
-    weight_decay: float = Field(0.01, ge=0)
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
     warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up length, in epochs")
     min_lr_ratio: float = Field(0.01, ge=0, le=1, description="final lr = lr * min_lr_ratio")
-    label_smoothing: float = Field(0.1, ge=0, lt=1)
-    seed: int = Field(42, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1,
+                                   description="cross-entropy label smoothing")
+    seed: int = Field(42, ge=0, description="seed of weights, data order and dropout")
     device: str = Field("cpu", description="torch device (cpu, cuda)")
     probe: bool = Field(True, description="temporal probe (reversed/shuffled time) on test")
     out: str = Field("runs/train", description="output folder")
