@@ -41,6 +41,9 @@ class NeuronModule(nn.Module):
             raise InputError(
                 f"a neuron takes time-first input [T, B, ...], got shape {tuple(x.shape)}"
             )
+        if not x.is_floating_point():  # integer maths would truncate the leak (or fail)
+            raise InputError(f"a neuron takes a floating-point input current, got {x.dtype}: "
+                             "convert it first, e.g. x.float()")
         # cheapest test first: this runs on every call of every neuron of a model
         if (
             self.support is not None
