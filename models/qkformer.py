@@ -30,6 +30,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from torch import Tensor, nn
+
 from step.models._registry import register_model
 from step.models.blocks import (
     Neurons,
@@ -42,7 +44,6 @@ from step.models.blocks import (
     tokens,
 )
 from step.models.config import TransformerConfig, lif
-from torch import Tensor, nn
 
 Attention = Literal["ssa", "sdsa", "qk_token"]
 

@@ -19,11 +19,11 @@ import torch
 from adapter_helpers import grads, reference_run, trusted
 from hypothesis import given
 from hypothesis import strategies as st
-from step.plugins.braincog import BrainCogBackend
 
 from step import registry
 from step.cli import main as step_main
 from step.errors import BackendUnavailableError, UnsupportedSpecError
+from step.plugins.braincog import BrainCogBackend
 from step.specs import parse_neuron
 from step.support import Level
 from step.trace import trace

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from torch import Tensor, nn
 
 from step.errors import InputError
 from step.nn.base import NeuronModule, State
+from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
 

@@ -11,10 +11,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.spikingjelly import native_surrogate
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
+from step.plugins.spikingjelly import native_surrogate
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
 

@@ -11,10 +11,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.spikingjelly.neurons import build_surrogate, strict_threshold
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
+from step.plugins.spikingjelly.neurons import build_surrogate, strict_threshold
 from step.reference.gated import glif_parameters, psn_parameters
 from step.specs import NeuronSpec
 
