@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from step.errors import BackendUnavailableError, UnsupportedSpecError
-from step.specs import EncoderSpec, NeuronSpec, SurrogateSpec, parse_neuron
+from step.specs import NeuronSpec, SurrogateSpec, parse_neuron
 from step.specs.surrogate import DEFAULT_ALPHA
 from step.support import Level, Support
 
@@ -80,15 +80,6 @@ class Backend(ABC):
     @abstractmethod
     def neuron_support(self, spec: NeuronSpec) -> Support:
         """How this backend computes ``spec``: forward and gradient, with the reason."""
-
-    def encoder_support(self, spec: EncoderSpec) -> Support:
-        """Encoders are drawn in step's neutral layer for every backend (identical spikes)."""
-        return Support(
-            Level.EMULATED,
-            Level.EMULATED,
-            "drawn in step's neutral layer so that every backend sees identical spikes",
-            "drawn in step's neutral layer",
-        )
 
     # -- building ----------------------------------------------------------------------------
     @abstractmethod

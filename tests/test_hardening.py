@@ -16,6 +16,9 @@ import torch
 
 from step.cli import main
 from step.cli.exit_codes import ExitCode
+from step.hookspecs import hookimpl
+from step.reference.backend import ReferenceBackend
+from step.registry import register_plugin, unregister_plugin
 from step.train import RunConfig, train
 from step.train.checkpoint import BEST, CHECKPOINT
 
@@ -311,3 +314,101 @@ def test_energy_takes_data_root(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     # the folder has no CIFAR: the loader names what it expected there, not a missing flag
     err = one_line_error(capsys, code)
     assert "needs --data-root" not in err and "cifar" in err.lower()
+
+
+def test_unknown_option_names_the_subcommand_help(capsys) -> None:  # noqa: ANN001
+    one_line_error(capsys, _exit_code(["train", "--epochz", "3"]),
+                   "--epochz", "see step train --help")
+    one_line_error(capsys, _exit_code(["energy", "--model", "x", "--foo"]),
+                   "see step energy --help")
+    one_line_error(capsys, _exit_code(["--bogus"]), "see step --help")
+
+
+def _exit_code(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    return int(stop.value.code)
+
+
+def test_step_specs_lists_every_kind_with_defaults(capsys) -> None:  # noqa: ANN001
+    from step.specs import ENCODER_KINDS, NEURON_KINDS
+
+    assert main(["specs", "--json"]) == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in data["neurons"]] == list(NEURON_KINDS)
+    assert [e["kind"] for e in data["encoders"]] == list(ENCODER_KINDS)
+    lif = {f["name"]: f["default"] for f in next(e for e in data["neurons"]
+                                                  if e["kind"] == "lif")["fields"]}
+    # the documented canonical defaults (docs/specs.md), written out by hand
+    assert (lif["tau"], lif["v_threshold"], lif["v_reset"], lif["reset"]) == (2.0, 1.0, 0.0,
+                                                                              "hard")
+    assert lif["surrogate"] == {"kind": "atan", "alpha": 2.0}
+    alphas = {e["kind"]: e["fields"][0]["default"] for e in data["surrogates"]}
+    assert alphas["sigmoid"] == 4.0 and alphas["fast_sigmoid"] == 25.0 and len(alphas) == 7
+    assert main(["specs", "surrogates"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "fast_sigmoid" in out and "alpha = 25.0" in out and "lif" not in out.split("\n", 1)[1]
+
+
+def test_neuron_takes_keyword_fields_and_says_what_it_is() -> None:
+    import pydoc
+
+    import step.nn
+    from step.errors import InputError, SpecError
+
+    lif = step.nn.Neuron("lif", tau=4.0, reset="soft")
+    assert (lif.spec.kind, lif.spec.tau, lif.spec.reset) == ("lif", 4.0, "soft")
+    assert step.nn.Neuron({"kind": "lif", "tau": 3.0}, v_threshold=0.5).spec.v_threshold == 0.5
+    assert step.nn.Neuron(lif.spec, tau=8.0).spec.reset == "soft"
+    with pytest.raises(SpecError, match="tauu: unknown key"):
+        step.nn.Neuron("lif", tauu=3.0)
+    doc = pydoc.render_doc(step.nn.Neuron, renderer=pydoc.plaintext)
+    for words in ("lif", "plif", "[T, B, ...]", "starts from rest", "last_state", "step specs"):
+        assert words in doc, words
+    with pytest.raises(InputError, match="floating-point input current, got torch.int64"):
+        lif(torch.full((3, 1), 2))
+
+
+def test_models_create_uses_the_backend_in_force() -> None:
+    import step
+    import step.models
+
+    assert step.models.create("spiking_mlp", "tiny").backend_name == "reference"
+
+    built: list[str] = []
+
+    class _Other(ReferenceBackend):
+        name = "create-default-test"
+
+        def _build_neuron(self, spec, support):  # noqa: ANN001, ANN202
+            built.append(spec.kind)
+            return super()._build_neuron(spec, support)
+
+    class _Plugin:
+        @hookimpl
+        def step_backends(self):  # noqa: ANN202
+            return [_Other()]
+
+    register_plugin(_Plugin(), "create-default-plugin")
+    try:
+        with step.use_backend("create-default-test"):
+            model = step.models.create("spiking_mlp", "tiny")
+            assert step.models.create("spiking_mlp", "tiny",
+                                      backend="reference").backend_name == "reference"
+    finally:
+        unregister_plugin("create-default-plugin")
+    assert model.backend_name == "create-default-test"
+    assert built == ["lif"]  # the MLP's one neuron layer, built by the backend in force
+
+
+def test_the_readme_python_example_fires() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"## In Python\n\n```python\n(.*?)```", readme, re.S)
+    assert code is not None, "README lost its Python example"
+    scope: dict = {}
+    exec(compile(code.group(1), "README.md", "exec"), scope)  # noqa: S102
+    spikes = scope["spikes"]
+    assert spikes.shape == scope["x"].shape
+    assert set(spikes.unique().tolist()) == {0.0, 1.0}  # binary, and some spikes

@@ -52,10 +52,6 @@ class RunConfig(Spec):
         """The fields that decide the result (everything but where it is written)."""
         return self.model_dump(exclude={"out"})
 
-    def with_(self, **changes: Any) -> RunConfig:
-        """A validated copy with ``changes`` applied."""
-        return RunConfig.parse({**self.model_dump(), **changes})
-
 
 def check_device(name: str) -> str:
     """``name`` if torch can run on it here, else a ValueError naming the fix.

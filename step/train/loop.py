@@ -160,9 +160,7 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     }
     if "diverged" in state:
         result["diverged"] = state["diverged"]
-    energy = _energy(model, data, cfg)
-    if energy is not None:
-        result["energy"] = energy
+    result["energy"] = _energy(model, data, cfg)
     if cfg.probe:
         result["temporal_probe"] = temporal_probe(
             model, data.test, T=int(getattr(model.config, "T", 1)), **eval_kw)
@@ -195,15 +193,12 @@ def _train_epoch(model: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimi
             "lr": optimizer.param_groups[0]["lr"], "train_time_s": time.perf_counter() - start}
 
 
-def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any] | None:
-    """step.energy's estimate on the test split (None if step.energy is not installed).
+def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any]:
+    """step.energy's estimate on the test split.
 
     A failure of the estimate is recorded as ``{"error": ...}``: it must not cost the run.
     """
-    try:
-        from step.energy import estimate
-    except ImportError:
-        return None
+    from step.energy import estimate
     from step.train.evaluate import fresh_encoders
 
     was_training = model.training
