@@ -116,7 +116,8 @@ def _base_kinds(spec: NeuronSpec, leaves: dict[str, Tensor]
     v = torch.full_like(x[0], spec.v_reset)
     spikes, vs, margins = [], [], []
     for t in range(x.shape[0]):
-        s, v, h = neuron_step(spec, x[t], v, v_th, inv_tau)
+        s, v, h = neuron_step(spec, x[t], v, v_th, inv_tau,
+                              spec.tau if spec.kind == "lif" else None)
         spikes.append(s)
         vs.append(v)
         margins.append(h - v_th)

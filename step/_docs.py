@@ -1,7 +1,7 @@
 """Reference pages rendered from the code itself, so that the docs cannot drift.
 
 ``python -m step._docs`` rewrites docs/cli.md, docs/specs.md, docs/hooks.md, docs/neurons.md and
-docs/run-config.md;
+docs/models.md and docs/run-config.md;
 tests/test_docs.py fails when a page is out of date, or when a spec field, CLI option or hook
 has no documentation.
 """
@@ -135,8 +135,15 @@ def render_neurons() -> str:
     return render()
 
 
+def render_models() -> str:
+    from step._docs_models import render_models as render
+
+    return render()
+
+
 PAGES = {"cli.md": render_cli, "specs.md": render_specs, "hooks.md": render_hooks,
-         "neurons.md": render_neurons, "run-config.md": render_run_config}
+         "neurons.md": render_neurons, "models.md": render_models,
+         "run-config.md": render_run_config}
 
 
 def main() -> None:

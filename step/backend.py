@@ -9,6 +9,7 @@ unless a state is passed explicitly.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -42,6 +43,30 @@ class Backend(ABC):
     install_hint: ClassVar[str] = ""
     #: One line for ``step backends``.
     description: ClassVar[str] = ""
+    #: The fire rules (``NeuronSpec.fire``) this backend computes. The field came after the
+    #: first plugins, which all fire on ``>``: a backend that does not list ``"ge"`` here is
+    #: reported ``unsupported`` for ``fire="ge"`` specs by the core (see ``__init_subclass__``),
+    #: never run with the wrong rule. A plugin that honours both sets ``("gt", "ge")``.
+    fire_rules: ClassVar[tuple[str, ...]] = ("gt",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Guard each subclass's ``neuron_support`` with its declared ``fire_rules``."""
+        super().__init_subclass__(**kwargs)
+        impl = cls.__dict__.get("neuron_support")
+        if impl is None or getattr(impl, "_fire_rule_guard", False):
+            return
+
+        @functools.wraps(impl)
+        def neuron_support(self: Backend, spec: NeuronSpec) -> Support:
+            if spec.fire not in type(self).fire_rules:
+                return Support.unsupported(
+                    f"backend {self.name!r} does not declare the fire rule {spec.fire!r} "
+                    f"(its fire_rules are {', '.join(type(self).fire_rules)}): a plugin that "
+                    "predates NeuronSpec.fire computes h > v_threshold only")
+            return impl(self, spec)
+
+        neuron_support._fire_rule_guard = True  # type: ignore[attr-defined]
+        cls.neuron_support = neuron_support  # type: ignore[method-assign]
 
     # -- availability ------------------------------------------------------------------------
     def version(self) -> str | None:
@@ -117,7 +142,7 @@ class Backend(ABC):
 
 
 def representative_specs() -> Iterator[NeuronSpec]:
-    """A grid over neuron kinds, reset modes, detach, decay_input and surrogate families.
+    """A grid over neuron kinds, reset modes, detach, fire rule, decay_input and surrogates.
 
     The reset modes of a kind are those its ``reset`` field accepts; a kind narrows any other
     axis through its ``grid`` class attribute (ILIF's backward is fixed, PSN has no reset).
@@ -131,6 +156,7 @@ def representative_specs() -> Iterator[NeuronSpec]:
         axes: dict[str, tuple[Any, ...]] = {
             "reset": resets,
             "detach_reset": (False, True),
+            "fire": ("gt", "ge"),
             "decay_input": (True, False) if "decay_input" in fields else (None,),
             "surrogate": tuple(surrogates),
             **cls.grid,

@@ -42,6 +42,7 @@ class BrainCogBackend(Backend):
     distribution = "braincog"
     install_hint = "pip install 'step-snn[braincog]'"
     description = "BrainCog (IFNode / LIFNode / PLIFNode; hard, detached reset only)"
+    fire_rules = ("gt", "ge")
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.braincog.zoo

@@ -33,6 +33,7 @@ class NorseBackend(Backend):
     distribution = "norse"
     install_hint = "pip install 'step-snn[norse]'"
     description = "Norse (LIFBoxCell / IAFCell, dt = 1)"
+    fire_rules = ("gt", "ge")
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.norse.zoo

@@ -13,7 +13,9 @@ Mapping (see ``shared/reference/backends.md``). ``Leaky`` computes
 no reset work in the frame ``mem = v - v_reset`` with threshold ``v_threshold - v_reset`` (the
 zero reset is the canonical reset to ``v_reset``); the soft reset in the frame ``mem = v`` with
 threshold ``v_threshold``, where the leak towards ``v_reset`` becomes an input offset
-``v_reset * k``. snnTorch fires on a strict ``mem - threshold > 0``, like the canonical rule.
+``v_reset * k``. snnTorch fires on a strict ``mem - threshold > 0`` (``fire="gt"``); for
+``fire="ge"`` the adapter sets the threshold one ulp lower in the input's dtype
+(:mod:`step.fire_rule`).
 
 Where the library's own reset is used (``"zero"``, ``"none"``), it is native. Leaky's immediate
 reset (``reset_delay=False``) recomputes the previous step's spike from the stored membrane
@@ -31,6 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
+from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
@@ -78,6 +81,21 @@ def adapter_reset_reason(spec: NeuronSpec) -> str | None:
     return None
 
 
+def fire_rule_support(spec: NeuronSpec) -> Support:
+    """snnTorch fires on a strict ``mem - threshold > 0``: ``fire="ge"`` is that comparison
+    with the threshold one ulp lower, set by the adapter for each call in the input's dtype;
+    a learnt threshold is snnTorch's own Parameter, which the adapter cannot nudge."""
+    if spec.fire == "gt":
+        return Support(Level.NATIVE, Level.NATIVE, "", "")
+    if spec.learn_threshold:
+        return Support.unsupported(
+            "with learn_threshold snnTorch compares against its own threshold Parameter "
+            "(mem - threshold > 0): the one-ulp nudge that makes > fire as >= cannot be applied "
+            "to it, so fire=ge is not available")
+    how = nudge_how(spec.fire, "gt")
+    return Support(Level.NATIVE, Level.NATIVE, how, "")
+
+
 def _surrogate_support(sg: SurrogateSpec) -> tuple[Level, str]:
     if sg.kind in NATIVE_SURROGATES:
         factory, arg = NATIVE_SURROGATES[sg.kind]
@@ -97,6 +115,7 @@ class SnnTorchBackend(Backend):
     distribution = "snntorch"
     install_hint = "pip install 'step-snn[snntorch]'"
     description = "snnTorch 1.x snn.Leaky (reset_delay=False, explicit membrane), looped over T"
+    fire_rules = ("gt", "ge")
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
@@ -128,6 +147,7 @@ class SnnTorchBackend(Backend):
                 "gradient through the library's charge"
             )
             forward = forward.combine(Support(Level.EMULATED, Level.EMULATED, plif, plif))
+        forward = forward.combine(fire_rule_support(spec))
         sg_level, sg_how = _surrogate_support(spec.surrogate)
         return replace(
             forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),

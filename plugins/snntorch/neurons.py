@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from step.errors import InputError
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from step.reference.surrogates import surrogate_grad
@@ -114,7 +115,8 @@ class SnnTorchNeuron(NeuronModule):
             beta = torch.tensor(self._constant_beta(), dtype=x.dtype, device=x.device)
         leaky.beta = beta
         if not self.spec.learn_threshold:
-            th = float(self.spec.v_threshold) - self.shift
+            th = library_threshold(float(self.spec.v_threshold) - self.shift, x.dtype,
+                                   self.spec.fire, "gt")
             leaky.threshold = torch.tensor(th, dtype=x.dtype, device=x.device)
         try:
             yield

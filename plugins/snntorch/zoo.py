@@ -23,7 +23,12 @@ ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "
 
 def zoo_support(spec: NeuronSpec) -> Support:
     """How snnTorch computes a zoo ``spec``."""
-    from step.plugins.snntorch import _RESET_MECHANISM, _surrogate_support, adapter_reset_reason
+    from step.plugins.snntorch import (
+        _RESET_MECHANISM,
+        _surrogate_support,
+        adapter_reset_reason,
+        fire_rule_support,
+    )
 
     if spec.kind != "cuba_lif":
         return Support.unsupported(f"snnTorch has no {spec.kind} neuron (its only zoo neuron "
@@ -40,6 +45,7 @@ def zoo_support(spec: NeuronSpec) -> Support:
         how = (f"{reset_how}: snn.Synaptic(reset_mechanism='none', reset_delay=False) with "
                f"{setup} charges and fires, the adapter applies the reset to its membrane")
         forward = Support(Level.EMULATED, Level.EMULATED, how, how)
+    forward = forward.combine(fire_rule_support(spec))
     sg_level, sg_how = _surrogate_support(spec.surrogate)
     return replace(
         forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),

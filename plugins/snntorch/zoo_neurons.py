@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from step.errors import InputError
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.plugins.snntorch import _RESET_MECHANISM, adapter_reset_reason
 from step.plugins.snntorch.neurons import _forget_global_registration, build_spike_grad
@@ -41,7 +42,8 @@ class SnnTorchCUBA(NeuronModule):
         syn.alpha = torch.tensor(1.0 - 1.0 / spec.tau_syn, dtype=like.dtype)
         syn.beta = torch.tensor(1.0 - 1.0 / spec.tau, dtype=like.dtype)
         if not spec.learn_threshold:
-            syn.threshold = torch.tensor(spec.v_threshold - spec.v_reset, dtype=like.dtype)
+            th = library_threshold(spec.v_threshold - spec.v_reset, like.dtype, spec.fire, "gt")
+            syn.threshold = torch.tensor(th, dtype=like.dtype)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec, syn = self.spec, self.syn
