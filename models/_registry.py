@@ -129,11 +129,13 @@ def get_config(name: str, preset: str | None = None, **overrides: Any) -> ModelC
 
 
 def create(
-    name: str, preset: str | None = None, backend: str = "reference", **overrides: Any
+    name: str, preset: str | None = None, backend: str | None = None, **overrides: Any
 ) -> nn.Module:
     """Build model ``name`` from its ``preset`` with ``overrides``, its neurons on ``backend``.
 
-    The module carries ``model.config`` (the validated config) and ``model.backend_name``.
+    ``backend`` defaults to the one in force, as for ``step.nn.Neuron``: the innermost
+    ``step.use_backend(...)`` block, else ``reference``. The module carries ``model.config``
+    (the validated config) and ``model.backend_name``.
 
     >>> import torch, step.models
     >>> model = step.models.create("spiking_mlp", "tiny", neuron={"tau": 3.0})
@@ -142,8 +144,10 @@ def create(
     >>> model(torch.rand(2, 1, 8, 8)).shape
     torch.Size([2, 10])
     """
+    from step.context import current_backend
     from step.registry import get_backend
 
+    backend = backend or current_backend()
     get_backend(backend)  # one clear error for an unknown or unavailable backend
     config = get_config(name, preset, **overrides)
     model = _entry(name).factory(config, backend)
