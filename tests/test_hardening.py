@@ -265,7 +265,7 @@ def test_train_into_an_unfinished_run_needs_resume(tmp_path: Path, capsys) -> No
     assert "resuming after epoch 1 of 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["backends"], ["models"]])
+@pytest.mark.parametrize("command", [["backends"], ["specs", "neurons"]])
 def test_tables_are_whole_when_piped(command: list[str]) -> None:
     import subprocess
 
