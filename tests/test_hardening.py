@@ -276,6 +276,11 @@ def test_tables_are_whole_when_piped(command: list[str]) -> None:
     assert "\x1b[" not in out.stdout  # no colour codes in a pipe
     if command == ["backends"]:
         assert "spikingjelly" in out.stdout
+    else:  # every kind's one-line summary arrives on one line, uncut
+        from step.specs.catalog import catalogue
+
+        for entry in catalogue("neurons")["neurons"]:
+            assert entry["summary"] in out.stdout, entry["summary"]
 
 
 def test_probe_energy_and_trace_say_where_results_went(finished_run: Path, tmp_path: Path,
