@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(data))
         return ExitCode.OK
+    from rich.markup import escape
     from rich.table import Table
 
     from step.cli._console import console
@@ -47,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
             table.add_column(col, overflow="fold")
         for entry in kinds:
             fields = "\n".join(f"{f['name']} = {f['default']}" for f in entry["fields"])
-            table.add_row(entry["kind"], fields, entry["summary"])
+            table.add_row(entry["kind"], escape(fields), escape(entry["summary"]))  # h[t]: text
         out.print(table)
     return ExitCode.OK
