@@ -277,7 +277,7 @@ def test_tables_are_whole_when_piped(command: list[str]) -> None:
     if command == ["backends"]:
         assert "spikingjelly" in out.stdout
     else:  # every kind's one-line summary arrives on one line, uncut
-        from step.specs.catalog import catalogue
+        from step.catalog import catalogue
 
         for entry in catalogue("neurons")["neurons"]:
             assert entry["summary"] in out.stdout, entry["summary"]

@@ -14,7 +14,7 @@ from step.cli.exit_codes import ExitCode
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from step.specs.catalog import GROUPS
+    from step.catalog import GROUPS
 
     p = sub.add_parser(
         "specs", help="list the neuron, surrogate and encoder kinds with fields and defaults",
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from step._io import dumps
-    from step.specs.catalog import catalogue
+    from step.catalog import catalogue
 
     data = catalogue(args.group)
     if args.json:
