@@ -417,3 +417,16 @@ def test_the_readme_python_example_fires() -> None:
     spikes = scope["spikes"]
     assert spikes.shape == scope["x"].shape
     assert set(spikes.unique().tolist()) == {0.0, 1.0}  # binary, and some spikes
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_shows_on_a_terminal_only(terminal: bool, capsys,  # noqa: ANN001
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from step._progress import status, track
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    with status("loading"):
+        items = list(track(range(3), "counting operations", total=3))
+    assert items == [0, 1, 2]
+    err = capsys.readouterr().err
+    assert ("counting operations" in err) is terminal  # a pipe gets no bar, errors stay 1 line

@@ -29,12 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def collect(pattern: str = "*") -> list[dict]:
+def collect(pattern: str = "*", progress: bool = False) -> list[dict]:
     """One row per model: name, paper, default preset, parameters per preset."""
     import step.models as models
+    from step._progress import track
 
     rows = []
-    for name in models.list_models(pattern):
+    names = models.list_models(pattern)
+    for name in track(names, "counting parameters", total=len(names), enabled=progress):
         entry = models.model_entry(name)
         rows.append({
             "name": name,
@@ -46,7 +48,7 @@ def collect(pattern: str = "*") -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = collect(args.pattern)
+    rows = collect(args.pattern, progress=True)
     if not rows:
         from step.errors import InputError
         from step.models import list_models
