@@ -253,6 +253,9 @@ def test_train_into_a_finished_run(finished_run: Path, tmp_path: Path, capsys) -
     # --overwrite trains again
     assert main([*args, "--lr", "0.02", "--overwrite", "--json"]) == ExitCode.OK
     assert json.loads(capsys.readouterr().out)["config"]["lr"] == 0.02
+    # a result.json that is not a result: refused, not taken for a different config
+    (run / "result.json").write_text("{\"config\": ")
+    one_line_error(capsys, main(args), "not a readable step train result", "--overwrite")
 
 
 def test_train_into_an_unfinished_run_needs_resume(tmp_path: Path, capsys) -> None:  # noqa: ANN001

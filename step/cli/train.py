@@ -120,13 +120,13 @@ def previous_run(cfg: Any, *, resume: bool) -> dict[str, Any] | None:
             old = json.loads((out / RESULT).read_text())
             same = RunConfig.parse(old["config"]).identity() == cfg.identity()
         except (ValueError, KeyError, TypeError, StepError):  # broken or foreign result.json
-            old, same = None, False
-        if same and isinstance(old, dict) and "test" in old:
-            return old
-        if same:
-            return None
-        raise InputError(f"--out {out} already holds a finished run with a different config: "
-                         "choose another --out, or add --overwrite to replace it")
+            raise InputError(f"--out {out} holds a {RESULT} that is not a readable step train "
+                             "result: choose another --out, or add --overwrite to replace "
+                             "it") from None
+        if not same:
+            raise InputError(f"--out {out} already holds a finished run with a different "
+                             "config: choose another --out, or add --overwrite to replace it")
+        return old
     if (out / CHECKPOINT).is_file() and not resume:
         raise InputError(f"--out {out} holds an unfinished run: continue it with --resume, or "
                          "add --overwrite to start again")
