@@ -1,8 +1,10 @@
 """Progress for long commands: one rich bar on stderr, so stdout stays clean for ``--json``.
 
 ``step train`` and ``step study`` keep their own bars (they add per-epoch lines and a job
-count); commands that walk a known number of items (``energy``, ``probe``, ``sweep``) use
-:func:`track`.
+count); commands that walk a known number of items (``energy``, ``sweep``, ``models``) use
+:func:`track`, and one long step without a count (loading a run, ``probe``) :func:`status`.
+Both draw only on a terminal: in a pipe or a log file they print nothing, so an error that
+follows is still the one line on stderr.
 """
 
 from __future__ import annotations
