@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from step.backend import Backend
 from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
+from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
@@ -62,9 +63,12 @@ _WHY_EMULATED: dict[str, str] = {
 _RESET_MECHANISM = {"hard": "zero", "soft": "subtract", "none": "none"}
 
 
-def adapter_reset_reason(spec: NeuronSpec) -> str | None:
-    """Why the adapter must apply the reset itself (None: Leaky's own reset is canonical)."""
+def adapter_reset_reason(spec: NeuronSpec, as_shipped: bool = False) -> str | None:
+    """Why the adapter must apply the reset itself (None: Leaky's own reset is canonical, or
+    ``as_shipped``, the ``subtract_resubtracts`` quirk, keeps snnTorch's own soft reset)."""
     if spec.reset == "none":
+        return None
+    if spec.reset == "soft" and as_shipped:
         return None
     if spec.reset == "soft":
         return (
@@ -116,11 +120,17 @@ class SnnTorchBackend(Backend):
     install_hint = "pip install 'step-snn[snntorch]'"
     description = "snnTorch 1.x snn.Leaky (reset_delay=False, explicit membrane), looped over T"
     fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        library_fire_rule("gt", "snnTorch", "mem - threshold > 0"),
+        Quirk("subtract_resubtracts", "snnTorch's immediate 'subtract' reset re-subtracts the "
+              "threshold whenever the membrane after reset is still above it (snn.Leaky "
+              "reset_mechanism='subtract', reset_delay=False)"),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
         if kind in ZOO_KINDS:  # the neuron zoo: step.plugins.snntorch.zoo
-            return zoo_support(spec)
+            return zoo_support(spec, self.quirk_on("subtract_resubtracts"))
         if kind not in ("if", "lif", "plif"):
             return Support.unsupported(f"the snnTorch adapter has no {kind!r} neuron")
         beta = "beta = 1" if kind == "if" else "beta = 1 - 1/tau"
@@ -128,7 +138,7 @@ class SnnTorchBackend(Backend):
             beta += ", input x/tau"
         if spec.learn_threshold:
             beta += ", learn_threshold=True"
-        reset_how = adapter_reset_reason(spec)
+        reset_how = adapter_reset_reason(spec, self.quirk_on("subtract_resubtracts"))
         if reset_how is None:
             mechanism = _RESET_MECHANISM[spec.reset]
             how = f"snn.Leaky(reset_mechanism={mechanism!r}, reset_delay=False) with {beta}"

@@ -64,7 +64,8 @@ class SnnTorchNeuron(NeuronModule):
         # v_reset); the soft reset in mem = v (it subtracts the canonical threshold).
         self.shift = 0.0 if spec.reset == "soft" else float(spec.v_reset)
         # Where Leaky's immediate reset is not canonical, it only charges and fires.
-        self.adapter_reset = adapter_reset_reason(spec) is not None
+        self.adapter_reset = adapter_reset_reason(
+            spec, backend.quirk_on("subtract_resubtracts")) is not None
         mechanism = "none" if self.adapter_reset else _RESET_MECHANISM[spec.reset]
         self.leaky = snn.Leaky(
             beta=self._constant_beta(),

@@ -21,7 +21,7 @@ from step.support import Level, Support
 ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "glif", "hdlif",
              "psn", "izhikevich", "hh")
 
-def zoo_support(spec: NeuronSpec) -> Support:
+def zoo_support(spec: NeuronSpec, keep_library_reset: bool = False) -> Support:
     """How snnTorch computes a zoo ``spec``."""
     from step.plugins.snntorch import (
         _RESET_MECHANISM,
@@ -36,7 +36,7 @@ def zoo_support(spec: NeuronSpec) -> Support:
     setup = ("alpha = 1 - 1/tau_syn, beta = 1 - 1/tau, frame mem = v - v_reset"
              + (", input x/tau" if spec.decay_input else "")
              + (", learn_threshold=True" if spec.learn_threshold else ""))
-    reset_how = adapter_reset_reason(spec)
+    reset_how = adapter_reset_reason(spec, keep_library_reset)
     if reset_how is None:
         how = (f"snn.Synaptic(reset_mechanism={_RESET_MECHANISM[spec.reset]!r}, "
                f"reset_delay=False) with {setup}")

@@ -25,7 +25,8 @@ class SnnTorchCUBA(NeuronModule):
         super().__init__(spec, backend.name)
         snn = backend.import_library("snntorch")
         surrogate_module = backend.import_library("snntorch.surrogate")
-        self.adapter_reset = adapter_reset_reason(spec) is not None
+        self.adapter_reset = adapter_reset_reason(
+            spec, backend.quirk_on("subtract_resubtracts")) is not None
         self.syn = snn.Synaptic(
             alpha=1.0 - 1.0 / spec.tau_syn, beta=1.0 - 1.0 / spec.tau,
             threshold=float(spec.v_threshold - spec.v_reset),

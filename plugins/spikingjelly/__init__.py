@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from step.backend import Backend
 from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
+from step.quirks import library_fire_rule
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
@@ -89,6 +90,9 @@ class SpikingJellyBackend(Backend):
     install_hint = "pip install 'step-snn[spikingjelly]'"
     description = "SpikingJelly 2.x functional multi-step neurons (native fire rule >=)"
     fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        library_fire_rule("ge", "SpikingJelly", "its heaviside is x >= 0"),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
