@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from step.errors import BackendUnavailableError, UnsupportedSpecError
-from step.specs import EncoderSpec, NeuronSpec, SurrogateSpec, parse_neuron
+from step.specs import NeuronSpec, SurrogateSpec, parse_neuron
 from step.specs.surrogate import DEFAULT_ALPHA
 from step.support import Level, Support
 
@@ -134,15 +134,6 @@ class Backend(ABC):
     @abstractmethod
     def neuron_support(self, spec: NeuronSpec) -> Support:
         """How this backend computes ``spec``: forward and gradient, with the reason."""
-
-    def encoder_support(self, spec: EncoderSpec) -> Support:
-        """Encoders are drawn in step's neutral layer for every backend (identical spikes)."""
-        return Support(
-            Level.EMULATED,
-            Level.EMULATED,
-            "drawn in step's neutral layer so that every backend sees identical spikes",
-            "drawn in step's neutral layer",
-        )
 
     # -- quirks ------------------------------------------------------------------------------
     def with_quirks(self, names: tuple[str, ...]) -> Backend:
@@ -282,6 +273,9 @@ def _define_neuron_module() -> tuple[type, Any]:
                 raise InputError(
                     f"a neuron takes time-first input [T, B, ...], got shape {tuple(x.shape)}"
                 )
+            if not x.is_floating_point():  # integer maths would truncate the leak (or fail)
+                raise InputError(f"a neuron takes a floating-point input current, got {x.dtype}: "
+                                 "convert it first, e.g. x.float()")
             # cheapest test first: this runs on every call of every neuron of a model
             if (
                 self.support is not None

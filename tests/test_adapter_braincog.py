@@ -10,10 +10,10 @@ import warnings
 
 import pytest
 import torch
-from step.plugins.braincog import BrainCogBackend
 
 from step import registry
 from step.errors import UnsupportedSpecError
+from step.plugins.braincog import BrainCogBackend
 from step.specs import parse_neuron
 from step.support import Level
 

@@ -56,6 +56,7 @@ def test_library_subtract_reset_sticks_above_threshold() -> None:
 def test_library_sigmoid_surrogate_gives_nan_in_float32() -> None:
     """Why sigmoid is emulated: snnTorch's formula overflows to inf/inf; ours stays finite."""
     from snntorch import surrogate as snn_surrogate
+
     from step.plugins.snntorch.neurons import build_spike_grad
 
     x = torch.tensor([-4.0, -1.0, 0.5], requires_grad=True)
@@ -72,6 +73,7 @@ def test_library_sigmoid_surrogate_gives_nan_in_float32() -> None:
 ])
 def test_native_surrogates_equal_canonical_formula(kind: str, alpha: float) -> None:
     from snntorch import surrogate as snn_surrogate
+
     from step.plugins.snntorch.neurons import build_spike_grad
 
     fn = build_spike_grad(SurrogateSpec(kind=kind, alpha=alpha), snn_surrogate)

@@ -36,6 +36,7 @@ def test_library_itself_fires_at_threshold() -> None:
 ])
 def test_native_surrogates_equal_canonical_formula(kind: str, alpha: float) -> None:
     from spikingjelly.activation_based import surrogate as sj_surrogate
+
     from step.plugins.spikingjelly.neurons import build_surrogate
 
     spec = SurrogateSpec(kind=kind, alpha=alpha)

@@ -13,10 +13,9 @@ import warnings
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from step.plugins._adapter import ZOO_KINDS, LibraryBackend
-
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend
 from step.quirks import Quirk
 from step.specs import NeuronSpec
 

@@ -16,10 +16,10 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from step.plugins._adapter import LibraryNeuron, fire_threshold
 from torch import Tensor, nn
 
 from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
 from step.specs import NeuronSpec
 from step.surrogates import surrogate_grad
 

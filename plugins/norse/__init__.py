@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from step.plugins._adapter import ZOO_KINDS, LibraryBackend
-
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend
 from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec
 

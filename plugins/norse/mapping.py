@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from step.plugins._adapter import Plan, float32_gradient
-
 from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan, float32_gradient
 from step.specs import NeuronSpec
 from step.support import Level, Support
 

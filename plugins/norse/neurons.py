@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from step.plugins._adapter import LibraryNeuron, fire_threshold
 from torch import Tensor, nn
 
 from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
 from step.specs import NeuronSpec
 
 from . import quiet_import

@@ -31,10 +31,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from step.plugins._adapter import ZOO_KINDS, LibraryBackend, Plan
-
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend, Plan
 from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec
 

@@ -7,9 +7,8 @@ mapping itself is explained in :mod:`step.plugins.snntorch`, and the same parts 
 
 from __future__ import annotations
 
-from step.plugins._adapter import Plan, float32_gradient
-
 from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan, float32_gradient
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 

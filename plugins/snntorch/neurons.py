@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins._adapter import LibraryNeuron
-from step.plugins.snntorch.mapping import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from torch import Tensor, nn
 
 from step.backend import State
 from step.errors import InputError
+from step.plugins._adapter import LibraryNeuron
+from step.plugins.snntorch.mapping import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from step.specs import NeuronSpec, SurrogateSpec
 from step.surrogates import surrogate_grad
 

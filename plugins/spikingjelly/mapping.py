@@ -7,9 +7,8 @@ the zoo (:mod:`step.plugins.spikingjelly.zoo`) and the modules too.
 
 from __future__ import annotations
 
-from step.plugins._adapter import Plan
-
 from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins._adapter import LibraryNeuron, fire_threshold
-from step.plugins.spikingjelly.mapping import native_surrogate
 from torch import Tensor, nn
 
 from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
+from step.plugins.spikingjelly.mapping import native_surrogate
 from step.specs import NeuronSpec, SurrogateSpec
 from step.surrogates import surrogate_grad
 

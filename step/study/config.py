@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from step.specs import Spec
-from step.train.config import RunConfig
+from step.train.config import RunConfig, check_device
 
 
 class StudyConfig(Spec):
@@ -38,6 +38,11 @@ class StudyConfig(Spec):
     jobs: int = Field(2, ge=1, description="runs at once (isolated runs only); each gets "
                       "cpu_count // jobs torch threads")
     out: str = "runs/study"
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        return check_device(v)  # before any run starts, not in each of them
 
     def seed_list(self) -> list[int]:
         return [self.seed + i for i in range(self.seeds)]
