@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+from torch import Tensor
+
 from step.conformance.cases import Case
 from step.conformance.drives import make_drive
 from step.conformance.policy import TOLERANCES, torch_dtype
-from torch import Tensor
-
 from step.reference._dynamics import DYNAMICS, simulate
 from step.reference._dynamics import initial_parameters as zoo_parameters
 from step.reference.functional import neuron_step

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch import Tensor
+
 from step.conformance.cases import Case
 from step.conformance.compare import Divergence, Verdict, compare_identical
 from step.conformance.drives import make_drive
 from step.conformance.expect import Expected, loss_weights
-from torch import Tensor
-
 from step.nn.base import NeuronModule
 
 

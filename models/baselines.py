@@ -18,13 +18,13 @@ from typing import ClassVar
 
 import torch
 from pydantic import Field
-from step.models._registry import register_model
-from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
-from step.models.config import ModelConfig, lif
 from torch import Tensor, nn
 
 import step.nn as snn
 from step.errors import InputError, SpecError
+from step.models._registry import register_model
+from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
+from step.models.config import ModelConfig, lif
 from step.specs import ALIFSpec, AnyNeuronSpec
 
 #: Baselines have no original code; they use the same LIF as the transformers, with the

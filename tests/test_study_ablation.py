@@ -9,7 +9,7 @@ from step.cli import main
 from step.models import get_config
 from step.study.diff import ABSENT, config_diff, describe
 from step.study.summary import row_differences
-from step.study.sweep import SweepConfig, point_config, resolved_config
+from step.study.sweep import SweepConfig, point_config, resolved_specs
 
 # Every original transformer's LIF (SpikingJelly MultiStepLIFNode(tau=2, detach_reset=True),
 # Sigmoid(4)), written out by hand; the fire rule is whatever the preset says on both sides.
@@ -52,7 +52,7 @@ def test_surrogate_family_change_takes_the_familys_alpha():
 def test_sweep_axes_change_exactly_what_they_name():
     sw = SweepConfig(base={"model": "spikformer", "preset": "tiny"},
                      grid={"neuron": ["lif", "if"], "surrogate": ["sigmoid", "atan"]})
-    configs = {(p["neuron"], p["surrogate"]): resolved_config(point_config(sw, p))
+    configs = {(p["neuron"], p["surrogate"]): resolved_specs(point_config(sw, p))["model"]
                for p in sw.points()}
     base = configs["lif", "sigmoid"]
     assert config_diff(base, configs["if", "sigmoid"]) == {
@@ -90,7 +90,7 @@ def test_sweep_json_and_summary_show_what_each_row_changed(tmp_path: Path, capsy
     out = json.loads(capsys.readouterr().out)
     assert [e["point"]["neuron"] for e in out["entries"]] == ["lif", "if"]
     assert [e["status"] for e in out["entries"]] == ["trained", "trained"]
-    lif, if_ = (e["model_config"]["neuron"] for e in out["entries"])
+    lif, if_ = (e["specs"]["model"]["neuron"] for e in out["entries"])
     assert config_diff(lif, if_) == {"kind": ("lif", "if"), "tau": (2.0, ABSENT),
                                      "decay_input": (True, ABSENT)}
     md = (tmp_path / "out" / "sweep.md").read_text()

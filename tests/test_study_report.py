@@ -70,3 +70,19 @@ def test_pairs_table_in_points():
     assert cells["min detectable (points)"] == "3.10"
     assert cells["McNemar p per seed"] == "42: 0.5 (3/1)"
     assert cells["verdict"] == "inconclusive (9 seeds)"
+
+
+def test_study_verdict_names_undecided_pairs_and_the_seeds_to_settle_them():
+    from step.study.stats import pairwise
+    from step.study.summary import _paired_text
+
+    acc = {"x": {0: 0.90, 1: 0.91, 2: 0.92}, "y": {0: 0.90, 1: 0.91, 2: 0.92},
+           "z": {0: 0.93, 1: 0.88, 2: 0.915}}
+    p = pairwise(acc, margin=0.01)
+    needed = {(q["a"], q["b"]): q["seeds_needed"] for q in p["pairs"]}
+    assert needed[("x", "y")] is None and needed[("x", "z")] > 3
+    text = _paired_text(p, 3)
+    assert text.startswith("inconclusive at margin ±1 points: x vs z, y vs z neither")
+    assert f"about {needed[('x', 'z')]} seeds would settle it" in text
+    assert _paired_text(pairwise({"x": acc["x"], "y": acc["y"]}), 2).startswith(
+        "equivalent: every pair of the 2 backends is within ±1 points")

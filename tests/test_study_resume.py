@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(),
 
 TINY = {"model": "spiking_mlp", "preset": "tiny", "dataset": "digits", "epochs": 1,
         "train_subset": 120, "eval_subset": 60, "batch_size": 32, "backends": ["reference"],
-        "conformance": False, "jobs": 1}
+        "conformance": False, "jobs": 1, "seeds": 2}
 
 
 def _config(tmp_path: Path, out: Path, **extra: object) -> Path:
@@ -74,7 +74,7 @@ def test_sigkill_then_rerun_reuses_finished_runs(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
     # The orphaned worker notices its parent is gone and exits (it polls every 0.5 s).
-    _wait_for(lambda: not _workers(out), 15, "the orphaned worker to exit")
+    _wait_for(lambda: not _workers(out), 10, "the orphaned worker to exit")
     finished = read_log(out / LOG)
     assert 1 <= len(finished) < 3, "the kill must land mid-way for this test to mean anything"
     assert not (out / "study.json").exists()
@@ -133,10 +133,9 @@ def test_other_settings_refused_unless_overwrite(tmp_path: Path, capsys):
 
 _PARENT = """
 import os, subprocess, sys
-env = dict(os.environ, STEP_STUDY_PARENT_PID=str(os.getpid()))
-child = subprocess.Popen([sys.executable, "-c", "from step.study.workers import exit_with_parent;"
-                          "exit_with_parent(0.1); import time; print('ready', flush=True);"
-                          "time.sleep(300)"], env=env)
+from step.study.workers import PARENT_PID, worker_command
+child = subprocess.Popen(worker_command("sleeper"), env=dict(os.environ,
+                         **{PARENT_PID: str(os.getpid())}))
 print(child.pid, flush=True)
 child.wait()
 """
@@ -149,14 +148,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_worker_exits_when_its_parent_is_killed():
-    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+def test_worker_exits_when_its_parent_is_killed(tmp_path: Path):
+    # The worker command runs any module; this one only sleeps (no torch: fast and exact).
+    (tmp_path / "sleeper.py").write_text("import time\nprint('ready', flush=True)\n"
+                                         "time.sleep(300)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True,
+                              env=env)
     child = int(parent.stdout.readline())
     try:
         assert parent.stdout.readline().strip() == "ready"
         parent.kill()
         parent.wait()
-        _wait_for(lambda: not _alive(child), 10, "the orphaned worker to exit")
+        _wait_for(lambda: not _alive(child), 5, "the orphaned worker to exit")
     finally:
         if _alive(child):
             os.kill(child, signal.SIGKILL)

@@ -87,6 +87,11 @@ def test_min_detectable_difference_has_the_stated_power():
 def test_seeds_to_detect_is_the_smallest_n_with_the_power():
     n = stats.seeds_to_detect(0.01, 0.02)
     assert _power_nct(0.5, n) >= 0.8 > _power_nct(0.5, n - 1)
+    # A measured case (reference - norse, 5 seeds): statsmodels' power is NaN at 100 seeds
+    # and beyond, which must not read as "never".
+    mean, sd = 0.010027855153203324, 0.01141721533811655
+    n = stats.seeds_to_detect(mean, sd)
+    assert _power_nct(mean / sd, n) >= 0.8 > _power_nct(mean / sd, n - 1)
 
 
 def test_verdicts_on_constructed_data():

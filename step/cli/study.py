@@ -134,9 +134,9 @@ def machine_summary(study: dict, paths: dict) -> dict[str, Any]:
 
 def render(study: dict, paths: dict) -> None:
     """A compact table for the terminal; support and conformance are in the files."""
-    from rich.console import Console
     from rich.table import Table
 
+    from step.cli._console import console
     from step.study.report import table, verdict_text
 
     head, rows = table(study)
@@ -146,7 +146,7 @@ def render(study: dict, paths: dict) -> None:
         t.add_column(head[i])
     for r in rows:
         t.add_row(*[r[i] for i in keep])
-    c = Console()
+    c = console()
     c.print(t)
     for r in study["rows"]:
         if r.get("reason"):

@@ -1,8 +1,8 @@
-"""One study run in its own process: ``python -m step.study._worker RUN_CONFIG_JSON``.
+"""One study run in its own process, started by :func:`step.study.workers.worker_command`.
 
 The parent reads ``OUT/result.json``; on failure this process prints one line to stderr and
-exits non-zero, which becomes the run's error in the report. A worker whose study process is
-gone (killed with SIGKILL) exits at once instead of training on as an orphan.
+exits non-zero, which becomes the run's error in the report. (The command that starts it
+watches the study process and ends the worker if the study is killed.)
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import sys
 def main(argv: list[str]) -> int:
     import os
 
-    from step.study.workers import exit_with_parent
-
-    exit_with_parent()
     import torch
 
     from step.errors import StepError

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from step.specs import Spec
-from step.train.config import RunConfig
+from step.train.config import RunConfig, check_device
 
 #: The model overrides a study of (model, preset) uses when it names none (see the docstring).
 DEFAULT_MODEL_OVERRIDES: dict[tuple[str, str | None], dict[str, Any]] = {
@@ -76,6 +76,11 @@ class StudyConfig(Spec):
             object.__setattr__(self, "model_overrides",
                                default_model_overrides(self.model, self.preset))
         return self
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        return check_device(v)  # before any run starts, not in each of them
 
     def seed_list(self) -> list[int]:
         return [self.seed + i for i in range(self.seeds)]

@@ -232,7 +232,10 @@ def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
     ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
     for ax in (ax_a, ax_l):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_a.legend(fontsize="small")
+    if curves:
+        ax_a.legend(fontsize="small")
+    else:
+        ax_a.text(0.5, 0.5, "no backend trained", ha="center", transform=ax_a.transAxes)
 
 
 def plot_curves(path: Path, study: dict) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,7 @@ from step._io import write_json
 from step.errors import InputError
 from step.study.config import StudyConfig
 from step.study.sweep import LOG, append_log, read_log, run_key
-from step.study.workers import Workers
+from step.study.workers import Workers, worker_command
 from step.train.config import RunConfig
 
 #: The settings a study's runs were made with (see :func:`check_out`).
@@ -143,7 +142,7 @@ def run_one(run: RunConfig, isolate: bool, threads: int | None = None,
             return {"error": str(err)}
         except Exception as err:  # one backend's crash must not end the others' runs
             return {"error": f"{type(err).__name__}: {err}"}
-    cmd = [sys.executable, "-m", "step.study._worker", run.model_dump_json()]
+    cmd = worker_command("step.study._worker", run.model_dump_json())
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = env["STEP_TORCH_THREADS"] = str(threads)

@@ -99,7 +99,7 @@ def seeds_to_detect(mean: float, sd: float, alpha: float = ALPHA,
 
     if mean == 0:
         return None
-    power_at = TTestPower().power
+    power_at = _power(TTestPower().power)
     return _smallest_n(lambda n: power_at(effect_size=abs(mean) / sd, nobs=n, alpha=alpha,
                                           alternative="two-sided") >= power)
 
@@ -115,7 +115,7 @@ def seeds_for_equivalence(mean: float, sd: float, margin: float, alpha: float = 
 
     if abs(mean) >= margin:
         return None
-    power_at = TTestPower().power
+    power_at = _power(TTestPower().power)
 
     def enough(n: int) -> bool:
         lower = power_at(effect_size=(margin + mean) / sd, nobs=n, alpha=alpha,
@@ -249,6 +249,18 @@ def pairwise(acc: Mapping[str, Mapping[int, float]], *, margin: float = 0.01,
     seeds_needed = None if None in needed or not needed else max(needed)
     return {"pairs": pairs, "verdict": verdict, "seeds_needed": seeds_needed,
             "margin": margin, "alpha": alpha, "power": power}
+
+
+def _power(power_at: Any) -> Any:
+    """statsmodels' t power, with NaN read as 1: statsmodels 0.15 returns NaN once the
+    noncentral t's tail underflows (effect 0.88 at 100 seeds), i.e. where the power is 1 to
+    double precision."""
+
+    def power(**kw: Any) -> float:
+        value = float(power_at(**kw))
+        return 1.0 if math.isnan(value) else value
+
+    return power
 
 
 def _mean_sd(xs: Sequence[float]) -> tuple[float, float]:

@@ -175,9 +175,18 @@ def _paired_text(p: dict[str, Any], n_backends: int) -> str:
         bad = [f"{q['a']} vs {q['b']}: {q['text']}" for q in p["pairs"]
                if q["verdict"] == "different"]
         return "different: " + "; ".join(bad)
-    open_pairs = [f"{q['a']} vs {q['b']}" for q in p["pairs"] if q["verdict"] == "inconclusive"]
-    settle = (f"about {p['seeds_needed']} seeds would settle it (--seeds)"
-              if p["seeds_needed"] else "more seeds are needed (--seeds)")
+    from step.study.stats import MAX_SEEDS
+
+    undecided = [q for q in p["pairs"] if q["verdict"] == "inconclusive"]
+    open_pairs = [f"{q['a']} vs {q['b']}" for q in undecided]
+    known = [q["seeds_needed"] for q in undecided if q["seeds_needed"]]
+    hopeless = [f"{q['a']} vs {q['b']}" for q in undecided if not q["seeds_needed"]]
+    if not hopeless:
+        settle = f"about {max(known)} seeds would settle it (--seeds)"
+    else:
+        settle = (f"{', '.join(hopeless)} would need more than {MAX_SEEDS} seeds (a difference "
+                  "this close to the margin)"
+                  + (f", the others about {max(known)} (--seeds)" if known else ""))
     return (f"inconclusive at margin {margin}: {', '.join(open_pairs)} neither equivalent nor "
             f"shown different; {settle}")
 

@@ -4,7 +4,7 @@ Every isolated run is a child process. When the study ends early (Ctrl-C, SIGTER
 error), :meth:`Workers.terminate_all` stops the children still training and refuses to start
 new ones; without it they would keep training under PID 1 after their parent is gone. A
 parent killed outright (SIGKILL) cannot clean up, so each worker also watches its parent
-(:func:`exit_with_parent`) and exits when it is reparented.
+(:func:`worker_command`) and exits when it is reparented.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,23 +81,30 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def exit_with_parent(poll_s: float = 0.5) -> None:
-    """In a worker: exit as soon as the study process that started it is gone.
+def worker_command(module: str, *args: str) -> list[str]:
+    """The command that runs ``python -m module args`` as a study worker.
 
-    Polls the parent pid from a daemon thread (portable, and unlike Linux's PR_SET_PDEATHSIG
-    it does not fire when the parent's *thread* that started the worker ends).
+    The worker first starts watching its parent, with the standard library only, and exits as
+    soon as the study process that started it is gone (SIGKILL leaves it no chance to clean
+    up). Watching starts before ``module`` is imported: importing step pulls in torch, which
+    takes seconds (tens under load), and an orphan must not train meanwhile. Polling the parent
+    pid is portable and, unlike Linux's PR_SET_PDEATHSIG, does not fire when the parent's
+    *thread* that started the worker ends.
     """
-    parent = os.environ.get(PARENT_PID)
-    if not parent:
-        return
-    expected = int(parent)
+    return [sys.executable, "-c", _BOOT, module, *args]
 
-    def watch() -> None:
-        import time
 
+_BOOT = f"""
+import os, sys, threading, time
+parent = os.environ.get("{PARENT_PID}")
+if parent:
+    def watch(expected=int(parent)):
         while True:
             if os.getppid() != expected:
                 os._exit(143)
-            time.sleep(poll_s)
-
+            time.sleep(0.5)
     threading.Thread(target=watch, daemon=True, name="step-parent-watch").start()
+import runpy
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
