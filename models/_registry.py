@@ -7,7 +7,7 @@ factory's config class) rather than a pretrained-weights record.
 
 >>> import step.models
 >>> step.models.list_models("spiking*")
-['spiking_cnn', 'spiking_mlp', 'spikingformer', 'spikingresformer']
+['spiking_cnn', 'spiking_mlp', 'spiking_rnn', 'spikingformer', 'spikingresformer']
 >>> step.models.get_config("spiking_mlp", "tiny", T=2).T
 2
 """
