@@ -124,6 +124,20 @@ def test_temporal_rows_need_a_recurrent_baseline_that_uses_order() -> None:
     assert [r["id"] for r in rows] == ["temporal_probe/events", "temporal_probe/digits_seq",
                                        "temporal_probe/digits_pseq"]
     assert {r["verdict"] for r in rows} == {"agrees"}
+    from step.reproduce.discussion import temporal_discussion
+
+    # each dataset's paragraph reads its own arms: RNN drops 10, 20, 30 points by dataset
+    drop = {"events": 0.1, "digits_seq": 0.2, "digits_pseq": 0.3}
+    def rnn_drop(arm: str) -> float:  # arm names: "spiking_rnn digits_events", "... T=8"
+        return next(d for data, d in drop.items() if data in arm and
+                    not (data == "digits_seq" and "pseq" in arm))
+
+    by_data = {name: tuple(x - rnn_drop(name) for x in v) if name.startswith("spiking_rnn")
+               else v for name, v in acc.items()}
+    text = temporal_discussion(build_rows([f], _table(acc, by_data)))
+    for data, d in drop.items():
+        paragraph = text.split(f"**{data}.**")[1].split("\n\n")[0]
+        assert f"recurrent baseline +{100 * d:.1f} points" in paragraph
     # the RNN ignores order too: the data cannot tell, whatever the transformers do
     rows = build_rows([f], _table(acc, dict(acc)))
     assert {r["verdict"] for r in rows} == {"inconclusive"}

@@ -33,10 +33,10 @@ def temporal_discussion(rows: list[dict[str, Any]]) -> str:
             + ". The paper's 'rely heavily on convolutional frontends' is this pair of tests: "
             "cutting the front end must cost far more than untrained attention.")
     for r in probe:
-        arms = r["arms"]
+        data = r["id"].split("/", 1)[1]
+        arms = {k: a for k, a in r["arms"].items() if k.split()[-1] == data}  # this data's
         rnn = next((a for k, a in arms.items() if k.startswith("spiking_rnn")), None)
         tfs = {k.split()[0]: a for k, a in arms.items() if not k.startswith("spiking_rnn")}
-        data = r["id"].split("/", 1)[1]
         text = (f"**{data}.** Accuracy lost when the test inputs' time steps are shuffled: "
                 f"recurrent baseline {_mean_ci((rnn or {}).get('drop_shuffled'))}; "
                 + "; ".join(f"{m} {_mean_ci(a.get('drop_shuffled'))}" for m, a in tfs.items())
