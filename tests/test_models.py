@@ -33,7 +33,7 @@ def test_every_family_is_registered() -> None:
 
 
 def test_list_models_takes_wildcards() -> None:
-    assert models.list_models("spiking_*") == ["spiking_cnn", "spiking_mlp"]
+    assert models.list_models("spiking_*") == ["spiking_cnn", "spiking_mlp", "spiking_rnn"]
     assert models.list_models("nothing*") == []
 
 
