@@ -183,7 +183,7 @@ def _temporal_probe(f: Finding, t: Table) -> list[dict[str, Any]]:
         verdict, note = None, ""
         if uses_order["verdict"] != "agrees":
             verdict = "inconclusive"
-            note = ("the recurrent baseline does not lose accuracy to shuffled time on this "
+            note = ("the recurrent baseline is not shown to lose accuracy to shuffled time on this "
                     "data, so the task cannot show whether a model uses order")
         rows.append(_row(f, t, tests, suffix=data, verdict=verdict, note=note))
     return rows
