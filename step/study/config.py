@@ -6,8 +6,10 @@ installed backend, five seeds, trained to convergence; on two CPU cores it finis
 The default recipe was tuned so that the verdict rests on converged runs: Spikformer's ``tiny``
 preset widened to 64 channels and run at T = 2 (the preset's 32 channels at T = 4 were still
 learning at 10 epochs: seed 43 stopped at 0.82-0.89), batches of 32, AdamW at 5e-3 with half
-an epoch of warm-up then cosine decay, 8 epochs. The widening is an override of ``tiny``, not
-a new preset: the presets that name published models stay as published.
+an epoch of warm-up then cosine decay, 8 epochs (measured: 0.962-0.972 per backend over 5
+seeds, standard deviation <= 0.011; at 6 epochs the reference stopped at 0.940 +- 0.018). The
+widening is an override of ``tiny``, not a new preset: the presets that name published models
+stay as published.
 """
 
 from __future__ import annotations
