@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from step.conformance.cases import Case
 from step.conformance.compare import Divergence, Verdict, compare_identical
-from step.conformance.drives import make_drive
-from step.conformance.expect import Expected, loss_weights
+from step.conformance.expect import Expected, drive_for, loss_weights
 from torch import Tensor
 
 from step.nn.base import NeuronModule
@@ -78,8 +77,7 @@ def single_step(neuron: NeuronModule, exp: Expected, case: Case) -> Seen:
 
 def state_reset(neuron: NeuronModule, exp: Expected, case: Case) -> Seen:
     """Another sequence first, then the case's input twice: no state may carry over."""
-    other = make_drive("constant", case.T, case.B, case.N, case.spec, case.seed + 7,
-                       exp.x.dtype)
+    other = drive_for(case, "constant", case.seed + 7, exp.x.dtype)
     with torch.no_grad():
         call(neuron, other, "another sequence")
         after = call(neuron, exp.x, "after another sequence")
