@@ -215,12 +215,17 @@ def plif_cases() -> list[Case]:
 
 
 def cases_for_kind(kind: str) -> list[Case]:
-    """The cases of one neuron kind: its factory's, or the standard grid on its defaults."""
+    """The cases of one neuron kind: its factory's (or the standard grid on its defaults), then
+    those derived from its spec space (:mod:`.spec_space`)."""
+    from step.conformance.spec_space import derived_cases
+
     factory = CASE_FACTORIES.get(kind)
     if factory is not None:
-        return list(factory())
-    spec = NEURON_KINDS[kind]()
-    return standard_cases(kind, spec, kind.upper()) + gradient_cases(kind, spec)
+        own = list(factory())
+    else:
+        spec = NEURON_KINDS[kind]()
+        own = standard_cases(kind, spec, kind.upper()) + gradient_cases(kind, spec)
+    return own + list(derived_cases(kind))
 
 
 def catalogue(dtypes: Iterable[str] = DTYPES, pattern: str | None = None) -> list[Case]:
