@@ -101,6 +101,18 @@ BASES: dict[str, tuple[NeuronSpec, str, int]] = {
     "hdlif": (NEURON_KINDS["hdlif"](), "sparse", 16),  # its EIF expert too; and costly
 }
 
+#: Fields a kind's equations do not read (its docstring says so): never varied.
+UNUSED: dict[str, set[str]] = {"li": {"v_threshold"}, "psn": {"v_reset"}}
+
+#: Single-field values where scaling the default says nothing: HH registers a spike where v
+#: crosses v_threshold upwards, and every level from about -40 to +30 mV sees the same
+#: crossings; 30 mV lies near the peak of a spike, so some spikes no longer reach it.
+SINGLE_VALUES: dict[str, dict[str, float]] = {"hh": {"v_threshold": 30.0}}
+
+#: Drive of the single-field cases where the base drive is kept weak for a reset mode the
+#: single fields do not use (a hard-reset EIF takes the random drive).
+SINGLE_DRIVES = {"eif": "random", "hdlif": "random"}
+
 #: float64 only, for the reason given in the kind's factory (:mod:`.zoo_cases`).
 FLOAT64_ONLY = {"izhikevich"}
 
@@ -137,7 +149,7 @@ def combination_axes(spec: NeuronSpec) -> dict[str, tuple[Any, ...]]:
     if "decay_input" in fields:
         axes["decay_input"] = (True, False)
     axes.update({k: v for k, v in cls.grid.items() if k in axes})
-    return axes
+    return {k: v for k, v in axes.items() if k not in UNUSED.get(spec.kind, ())}
 
 
 def _label(value: Any) -> str:
@@ -182,10 +194,15 @@ def single_field_specs(spec: NeuronSpec) -> list[tuple[str, NeuronSpec]]:
         if name in _NOT_SWEPT - {"v_threshold"} or isinstance(value, bool) \
                 or not isinstance(value, (int, float)) or info.annotation is bool:
             continue
+        if name in UNUSED.get(spec.kind, ()):
+            continue
+        fixed = SINGLE_VALUES.get(spec.kind, {}).get(name)
         for factor in (1.25, 0.8, 1.5, 0.5):
             other = value * factor if value else 0.25
             if isinstance(value, int):
                 other = int(round(other)) if int(round(other)) != value else value + 1
+            if fixed is not None:
+                other = fixed
             built = _make(cls, {**start, name: other})
             if built is not None:
                 out.append((f"{name}={other:g}", built))
@@ -227,7 +244,8 @@ def derived_cases(kind: str) -> tuple[Case, ...]:
         if s.output != "membrane" or kind == "li":
             cases += _gradients(name, s, drive, T, grad, **kw)
     for label, s in single_field_specs(spec):
-        cases.append(Case(f"{kind}[{label}]", s, drive, "multi-step", fwd, T=T, **kw))
+        cases.append(Case(f"{kind}[{label}]", s, SINGLE_DRIVES.get(kind, drive), "multi-step",
+                          fwd, T=T, **kw))
     cases += layout_cases(kind, spec, drive, T, fwd, grad)
     cases += tie_cases(kind, "fire at threshold" if kind in ("if", "lif", "plif") else fwd)
     return tuple(cases)
