@@ -63,7 +63,7 @@ class _Heaviside(torch.autograd.Function):
 
 def fire_rule(spec: NeuronSpec) -> str:
     """``gt`` (fire on h > v_th) or ``ge`` (h >= v_th): the spec's ``fire`` field."""
-    return getattr(spec, "fire", "gt")
+    return spec.fire
 
 
 def heaviside(x: Tensor, surrogate: SurrogateSpec, rule: str) -> Tensor:
@@ -293,8 +293,10 @@ def _hh(spec, x, st, p):
                        m + spec.dt * (am * (1 - m) - bm * m),
                        hg + spec.dt * (ah * (1 - hg) - bh * hg),
                        n + spec.dt * (an * (1 - n) - bn * n))
-    below = (st["v"] <= th).to(x.dtype)
-    s = heaviside(v - th, spec.surrogate, fire_rule(spec)) * below
+    # an upward crossing: below before, above after, both in the fire rule's sense
+    rule = fire_rule(spec)
+    below = (st["v"] < th if rule == "ge" else st["v"] <= th).to(x.dtype)
+    s = heaviside(v - th, spec.surrogate, rule) * below
     before, after = st["v"] - th, v - th
     margin = torch.where(before.abs() < after.abs(), before, after)
     return s, {"v": v, "m": m, "h": hg, "n": n}, margin

@@ -147,8 +147,7 @@ def combination_axes(spec: NeuronSpec) -> dict[str, tuple[Any, ...]]:
         "learn_threshold": (False, True),
         "surrogate": tuple(SurrogateSpec(kind=k) for k in COMBINED_SURROGATES),
     }
-    if "fire" in fields:
-        axes["fire"] = _literal(cls, "fire") or ("gt", "ge")
+    axes["fire"] = _literal(cls, "fire")
     if "decay_input" in fields:
         axes["decay_input"] = (True, False)
     axes.update({k: v for k, v in cls.grid.items() if k in axes})
@@ -302,18 +301,12 @@ TIE_SPECS: dict[str, tuple[NeuronSpec, ...]] = {
 }
 
 
-def fire_rules(spec: NeuronSpec) -> tuple[str, ...]:
-    """The fire rules a spec can take (only ``gt`` before the ``fire`` field existed)."""
-    return _literal(type(spec), "fire") if "fire" in type(spec).model_fields else ("gt",)
-
-
 def tie_cases(kind: str, label: str) -> list[Case]:
     """Dyadic drives on exact specs, under each fire rule, in both dtypes, no allowance."""
     cases = []
     for i, spec in enumerate(TIE_SPECS.get(kind, ())):
-        for rule in fire_rules(spec):
-            s = spec.model_copy(update={"fire": rule}) if "fire" in type(spec).model_fields \
-                else spec
+        for rule in _literal(type(spec), "fire"):
+            s = spec.model_copy(update={"fire": rule})
             cases.append(Case(f"{kind}-tie{i}-{rule}", s, "dyadic", "multi-step", label, T=16,
                               strict_threshold=True))
     return cases

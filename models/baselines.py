@@ -20,8 +20,9 @@ import step.nn as snn
 from step.errors import InputError, SpecError
 
 #: Baselines have no original code; they use the same LIF as the transformers, with the
-#: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples).
-_BASE_NEURON = lif(surrogate={"kind": "atan", "alpha": 2.0})
+#: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples)
+#: and the canonical strict fire rule (there is no official code whose rule they must follow).
+_BASE_NEURON = lif(surrogate={"kind": "atan", "alpha": 2.0}, fire="gt")
 _DIGITS = {"img_size": 8, "in_channels": 1, "num_classes": 10, "T": 4, "neuron": _BASE_NEURON}
 
 

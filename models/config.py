@@ -33,12 +33,15 @@ from step.specs import (
 ORIGINAL_SURROGATE = {"kind": "sigmoid", "alpha": 4.0}
 
 
-def lif(v_threshold: float = 1.0, surrogate: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The LIF every original uses: tau 2, hard reset to 0, reset detached (SpikingJelly
-    ``MultiStepLIFNode(tau=2.0, detach_reset=True)``)."""
+def lif(v_threshold: float = 1.0, surrogate: dict[str, Any] | None = None,
+        fire: str = "ge") -> dict[str, Any]:
+    """The LIF every original uses: tau 2, hard reset to 0, reset detached, firing at
+    ``h >= v_th`` (SpikingJelly ``MultiStepLIFNode(tau=2.0, detach_reset=True)``, whose
+    heaviside is ``x >= 0``). The fire rule matters: attention neurons (threshold 0.5) sum
+    spikes times 0.125, so ``h == v_th`` happens on up to a quarter of their steps."""
     return {
         "kind": "lif", "tau": 2.0, "v_threshold": v_threshold, "v_reset": 0.0, "reset": "hard",
-        "detach_reset": True, "decay_input": True,
+        "detach_reset": True, "decay_input": True, "fire": fire,
         "surrogate": dict(surrogate or ORIGINAL_SURROGATE),
     }
 

@@ -9,6 +9,8 @@ unless a state is passed explicitly.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -27,6 +29,7 @@ from step.support import Level, Support
 
 if TYPE_CHECKING:
     from step.nn.base import NeuronModule
+    from step.quirks import Quirk
 
 
 class Backend(ABC):
@@ -42,6 +45,47 @@ class Backend(ABC):
     install_hint: ClassVar[str] = ""
     #: One line for ``step backends``.
     description: ClassVar[str] = ""
+    #: The fire rules (``NeuronSpec.fire``) this backend computes. The field came after the
+    #: first plugins, which all fire on ``>``: a backend that does not list ``"ge"`` here is
+    #: reported ``unsupported`` for ``fire="ge"`` specs by the core (see ``__init_subclass__``),
+    #: never run with the wrong rule. A plugin that honours both sets ``("gt", "ge")``.
+    fire_rules: ClassVar[tuple[str, ...]] = ("gt",)
+
+    #: The library's quirks that the adapter normalises away, as named switches (off by
+    #: default; :mod:`step.quirks`). ``get_backend("NAME+QUIRK")`` turns one on.
+    quirks: ClassVar[dict[str, Quirk]] = {}
+    #: The quirks turned on for this instance (see :meth:`with_quirks`).
+    active_quirks: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Guard each subclass's ``neuron_support`` with its declared ``fire_rules``, and
+        apply the spec rewrites of its active quirks before it answers."""
+        super().__init_subclass__(**kwargs)
+        impl = cls.__dict__.get("neuron_support")
+        if impl is None or getattr(impl, "_fire_rule_guard", False):
+            return
+
+        @functools.wraps(impl)
+        def neuron_support(self: Backend, spec: NeuronSpec) -> Support:
+            asked, spec = spec, self.as_shipped(spec)
+            if spec.fire not in type(self).fire_rules:
+                return Support.unsupported(
+                    f"backend {self.name!r} does not declare the fire rule {spec.fire!r} "
+                    f"(its fire_rules are {', '.join(type(self).fire_rules)}): a plugin that "
+                    "predates NeuronSpec.fire computes h > v_threshold only")
+            support = impl(self, spec)
+            shipped = [q.what for n, q in self.quirks.items()
+                       if n in self.active_quirks and q.applies(asked)]
+            if shipped and support.forward is not Level.UNSUPPORTED:
+                note = "as shipped: " + "; ".join(shipped)
+                support = Support(support.forward, support.gradient,
+                                  f"{note}; {support.forward_how}",
+                                  f"{note}; {support.gradient_how}",
+                                  support.gradient_precision, support.precision_how)
+            return support
+
+        neuron_support._fire_rule_guard = True  # type: ignore[attr-defined]
+        cls.neuron_support = neuron_support  # type: ignore[method-assign]
 
     # -- availability ------------------------------------------------------------------------
     def version(self) -> str | None:
@@ -90,6 +134,32 @@ class Backend(ABC):
             "drawn in step's neutral layer",
         )
 
+    # -- quirks ------------------------------------------------------------------------------
+    def with_quirks(self, names: tuple[str, ...]) -> Backend:
+        """A copy of this backend with the library quirks ``names`` left in, named
+        ``NAME+QUIRK+...`` so that its results are never mistaken for the canonical run."""
+        from step.quirks import resolve
+
+        chosen = resolve(self.name, self.quirks, names)
+        if not chosen:
+            return self
+        clone = copy.copy(self)
+        clone.active_quirks = chosen
+        clone.name = "+".join((type(self).name, *chosen))  # type: ignore[misc]
+        return clone
+
+    def quirk_on(self, name: str) -> bool:
+        """Whether the library quirk ``name`` is left in (adapters read their flag quirks)."""
+        return name in self.active_quirks
+
+    def as_shipped(self, spec: NeuronSpec) -> NeuronSpec:
+        """The spec the library computes with the active quirks (``spec`` when none)."""
+        for name in self.active_quirks:
+            rewrite = self.quirks[name].rewrite
+            if rewrite is not None:
+                spec = rewrite(spec)
+        return spec
+
     # -- building ----------------------------------------------------------------------------
     @abstractmethod
     def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
@@ -107,7 +177,7 @@ class Backend(ABC):
             raise UnsupportedSpecError(
                 f"backend {self.name!r} cannot run this {spec.kind} neuron: {support.forward_how}"
             )
-        module = self._build_neuron(spec, support)
+        module = self._build_neuron(self.as_shipped(spec), support)
         module.support = support
         return module
 
@@ -126,7 +196,7 @@ class Backend(ABC):
 
 
 def representative_specs() -> Iterator[NeuronSpec]:
-    """A grid over neuron kinds, reset modes, detach, decay_input and surrogate families.
+    """A grid over neuron kinds, reset modes, detach, fire rule, decay_input and surrogates.
 
     The reset modes of a kind are those its ``reset`` field accepts; a kind narrows any other
     axis through its ``grid`` class attribute (ILIF's backward is fixed, PSN has no reset).
@@ -140,6 +210,7 @@ def representative_specs() -> Iterator[NeuronSpec]:
         axes: dict[str, tuple[Any, ...]] = {
             "reset": resets,
             "detach_reset": (False, True),
+            "fire": ("gt", "ge"),
             "decay_input": (True, False) if "decay_input" in fields else (None,),
             "surrogate": tuple(surrogates),
             **cls.grid,

@@ -168,7 +168,16 @@ def available_backends() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name``; one clear error if unknown or unavailable."""
+    """The backend called ``name``; one clear error if unknown or unavailable.
+
+    ``NAME+QUIRK+...`` is backend NAME with those library quirks left in (:mod:`step.quirks`;
+    ``NAME+as-shipped`` turns on all of them).
+    """
+    if "+" in name:
+        from step.quirks import split_name
+
+        base, quirks = split_name(name)
+        return get_backend(base).with_quirks(quirks)
     statuses = backend_statuses()
     status = statuses.get(name)
     if status is None:

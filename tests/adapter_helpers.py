@@ -49,7 +49,8 @@ def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]
     v = torch.full_like(x[0], spec.v_reset)
     spikes, vs, hs = [], [], []
     for t in range(x.shape[0]):
-        s, v, h = neuron_step(spec, x[t], v, ref.v_threshold, ref.inv_tau())
+        s, v, h = neuron_step(spec, x[t], v, ref.v_threshold, ref.inv_tau(),
+                              spec.tau if spec.kind == "lif" else None)
         spikes.append(s), vs.append(v), hs.append(h)
     return torch.stack(spikes), torch.stack(vs), torch.stack(hs)
 

@@ -18,14 +18,15 @@ specs = st.fixed_dictionaries(
         "v_reset": st.sampled_from([0.0, -0.3, 0.2]),
         "v_threshold": st.sampled_from([1.0, 0.5, 0.75]),
         "surrogate": st.sampled_from(list(DEFAULT_ALPHA)),
+        "fire": st.sampled_from(["gt", "ge"]),
     }
 )
 
 
-def _pair(spec: dict) -> tuple:
+def _pair(spec: dict, tau: float = 2.5) -> tuple:
     data = dict(spec)
     if data["kind"] != "if":
-        data["tau"] = 2.5
+        data["tau"] = tau
         data["decay_input"] = data["v_reset"] != 0.2  # exercise both forms
     a = get_backend("reference").build_neuron(data).double()
     b = get_backend("reference").build_neuron(data).double()
@@ -33,13 +34,19 @@ def _pair(spec: dict) -> tuple:
     return a, b
 
 
-@given(specs, st.integers(1, 12), st.integers(0, 10_000), st.booleans(), st.booleans())
+@given(specs, st.integers(1, 12), st.integers(0, 10_000), st.booleans(), st.booleans(),
+       st.booleans())
 def test_fused_equals_definition(
-    spec: dict, T: int, seed: int, with_state: bool, record: bool
+    spec: dict, T: int, seed: int, with_state: bool, record: bool, dyadic: bool
 ) -> None:
-    fused, plain = _pair(spec)
+    # dyadic: inputs on a grid of 1/8 with tau 2, so that h == v_th ties happen and both fire
+    # rules are exercised where they differ
+    fused, plain = _pair(spec, tau=2.0 if dyadic else 2.5)
     gen = torch.Generator().manual_seed(seed)
-    x = (torch.rand(T, 3, 4, generator=gen, dtype=torch.float64) * 3 - 0.5).requires_grad_()
+    x = torch.rand(T, 3, 4, generator=gen, dtype=torch.float64) * 3 - 0.5
+    if dyadic:
+        x = torch.round(x * 8) / 8
+    x = x.requires_grad_()
     v0 = (torch.rand(3, 4, generator=gen, dtype=torch.float64) * 0.5).requires_grad_()
     weights = torch.rand(T, 3, 4, generator=gen, dtype=torch.float64)
     results = []

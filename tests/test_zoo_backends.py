@@ -104,7 +104,7 @@ def test_spikingjelly_integer_ties_are_made_strict(monkeypatch: pytest.MonkeyPat
     cases = catalogue(["float32"], "ilif/count-tie/*")
     assert [r.status for r in run_suite([get_backend("spikingjelly")], cases).results] == \
         [Status.PASS]
-    monkeypatch.setattr(zoo_neurons, "strict_threshold", lambda th, dtype: float(th))
+    monkeypatch.setattr(zoo_neurons, "library_threshold", lambda th, dtype, rule, lib: float(th))
     assert [r.status for r in run_suite([get_backend("spikingjelly")], cases).results] == \
         [Status.FAIL]
 

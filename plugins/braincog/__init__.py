@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.quirks import Quirk
 from step.specs import NeuronSpec
 from step.support import Support
 
@@ -34,6 +35,16 @@ IMPORT_NOISE = [
 ]
 
 
+def _alpha_as_shipped(spec: NeuronSpec) -> NeuronSpec:
+    """The surrogate BrainCog builds as shipped: its families at act_fun's alpha=2."""
+    alpha = {"atan": 2.0, "sigmoid": 2.0, "triangle": 2.0, "rectangle": 1.0}.get(
+        spec.surrogate.kind)
+    if alpha is None:
+        return spec
+    return spec.model_copy(update={"surrogate": spec.surrogate.model_copy(
+        update={"alpha": alpha})})
+
+
 class BrainCogBackend(Backend):
     """BrainCog's IFNode, LIFNode and PLIFNode, one call per time step."""
 
@@ -42,6 +53,20 @@ class BrainCogBackend(Backend):
     distribution = "braincog"
     install_hint = "pip install 'step-snn[braincog]'"
     description = "BrainCog (IFNode / LIFNode / PLIFNode; hard, detached reset only)"
+    fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        Quirk("library_fire_rule", "BrainCog fires at the rule of its surrogate (AtanGrad, "
+              "QGateGrad, GateGrad: x > 0; SigmoidGrad, straight-through: x >= 0)",
+              lambda spec: spec.model_copy(update={"fire": "ge" if spec.surrogate.kind in (
+                  "sigmoid", "straight_through") else "gt"}) if spec.kind != "li" else spec),
+        Quirk("surrogate_alpha_2", "every BrainCog node calls act_fun(alpha=2.) (node.py), "
+              "so the configured surrogate alpha is ignored (GateGrad(2) is rectangle(1))",
+              _alpha_as_shipped),
+        Quirk("always_detached_reset", "BrainCog's nodes reset by mem *= 1 - spike.detach(): "
+              "the reset is always detached",
+              lambda spec: spec.model_copy(update={"detach_reset": True})
+              if spec.reset != "none" else spec),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.braincog.zoo

@@ -16,9 +16,10 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
   ``IFNode``: ``mem += x``.
 - Reset: ``mem *= 1 - spike.detach()``, a hard reset whose gradient never flows through the
   spike. Soft and no reset do not exist; detach_reset=False has no BrainCog gradient.
-- Fire: AtanGrad, QGateGrad, GateGrad compare ``x > 0`` (canonical); SigmoidGrad and the
-  straight-through estimator ``x >= 0``: for those the threshold is moved up by one ulp in the
-  input's dtype (``a - b >= ulp`` iff ``a > b``), which leaves the surrogate one ulp off.
+- Fire: AtanGrad, QGateGrad, GateGrad compare ``x > 0`` (``fire="gt"``); SigmoidGrad and the
+  straight-through estimator ``x >= 0`` (``fire="ge"``). Where the spec's rule differs, the
+  threshold is moved one ulp in the input's dtype (:mod:`step.fire_rule`), which leaves the
+  surrogate one ulp off; step's own spike function (the emulated path) fires by the spec's rule.
 - Surrogates: AtanGrad(a) is atan(a), QGateGrad(a) triangle(a), SigmoidGrad(a) sigmoid(a),
   GateGrad(2) rectangle(1) (GateGrad(2a) is rectangle(a) / a), BrainCog's
   straight_through_estimator the straight-through family. Other families (fast_sigmoid,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from step.fire_rule import nudge_how
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -57,29 +59,47 @@ class BrainCogPlan:
     #: a BrainCog surrogate class name, or "step" for step's surrogate via act_fun
     surrogate: str = "step"
     alpha: float = 1.0
-    #: the surrogate fires at equality: raise the threshold by one ulp
+    #: the chosen spike function fires at equality (``>=``); the threshold is nudged one ulp
+    #: wherever this differs from the spec's fire rule (:mod:`step.fire_rule`)
     fires_at_equality: bool = False
 
 
+def _rule(at_equality: bool) -> str:
+    return "ge" if at_equality else "gt"
+
+
 def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
+    """(surrogate, alpha, whether the chosen spike function fires at equality, support).
+
+    BrainCog's own surrogates each compare with a fixed rule; where it differs from the spec's
+    ``fire`` the threshold is nudged one ulp (:mod:`step.fire_rule`). A learnt threshold cannot
+    be nudged, so there step's surrogate is plugged in instead, firing by the spec's rule.
+    """
     kind, a = spec.surrogate.kind, float(spec.surrogate.alpha or 1.0)
-    if kind in NATIVE_SURROGATES and not (spec.learn_threshold and NATIVE_SURROGATES[kind][1]):
+    own = NATIVE_SURROGATES.get(kind, ("", False))[1]
+    if kind in NATIVE_SURROGATES and not (spec.learn_threshold and _rule(own) != spec.fire):
         name, at_equality = NATIVE_SURROGATES[kind]
         how = f"BrainCog {name}" + ("" if kind == "straight_through" else f"({a:g})")
-        if at_equality:
-            how += " (fires at >=: threshold raised by one ulp)"
-        return name, a, at_equality, Support(NATIVE, NATIVE, "", how)
-    if kind == "rectangle" and a == 1.0:
-        return "GateGrad", 2.0, False, Support(NATIVE, NATIVE, "", "BrainCog GateGrad(2)")
-    if kind in NATIVE_SURROGATES:  # a >= surrogate with a learnt threshold: no ulp shift there
-        why = (f"BrainCog's {NATIVE_SURROGATES[kind][0]} fires at >=, which a learnt threshold "
-               "cannot be shifted to correct; ")
+        nudge = nudge_how(spec.fire, _rule(at_equality))
+        fwd = f"BrainCog {name} fires at {'>=' if at_equality else '>'}: {nudge}" if nudge \
+            else ""
+        return name, a, at_equality, Support(NATIVE, NATIVE, fwd, how)
+    if kind == "rectangle" and a == 1.0 and not (spec.learn_threshold and spec.fire == "ge"):
+        nudge = nudge_how(spec.fire, "gt")
+        fwd = f"BrainCog GateGrad fires at >: {nudge}" if nudge else ""
+        return "GateGrad", 2.0, False, Support(NATIVE, NATIVE, fwd, "BrainCog GateGrad(2)")
+    if kind in NATIVE_SURROGATES or kind == "rectangle" and a == 1.0:
+        # a learnt threshold whose rule differs from the library function's: no ulp shift there
+        rule = ">=" if own else ">"
+        why = (f"BrainCog's {NATIVE_SURROGATES.get(kind, ('GateGrad',))[0]} fires at {rule}, "
+               f"which a learnt threshold cannot be shifted to make fire={spec.fire}; ")
     elif kind == "rectangle":
         why = f"BrainCog GateGrad(2a) is rectangle(a)/a, not rectangle({a:g}); "
     else:
         why = f"BrainCog has no {kind} surrogate; "
     how = why + "step's surrogate is plugged into BrainCog's act_fun (SurrogateFunctionBase)"
-    return "step", a, False, Support(NATIVE, EMULATED, "", how)
+    # step's spike fires by the spec's own rule (BrainCog's heaviside, or 1 - heaviside(-x))
+    return "step", a, spec.fire == "ge", Support(NATIVE, EMULATED, "", how)
 
 
 def _dynamics(spec: NeuronSpec) -> Support:

@@ -11,7 +11,6 @@ file (doctests) never pays BrainCog's import.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec
@@ -42,25 +42,27 @@ def _extension_classes(surrogates: ModuleType) -> tuple[type, type]:
 
     class _Fire(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, x: Tensor, kind: str, alpha: float) -> Tensor:  # type: ignore[override]
+        def forward(ctx, x: Tensor, kind: str, alpha: float,  # type: ignore[override]
+                    rule: str) -> Tensor:
             ctx.save_for_backward(x)
             ctx.kind, ctx.alpha = kind, alpha
-            return 1 - heaviside(-x)  # BrainCog's step, strict: x > 0
+            # BrainCog's step: heaviside is x >= 0 (ge); 1 - heaviside(-x) is x > 0 (gt)
+            return heaviside(x) if rule == "ge" else 1 - heaviside(-x)
 
         @staticmethod
         def backward(ctx, grad: Tensor):  # type: ignore[override]  # noqa: ANN205
             (x,) = ctx.saved_tensors
-            return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None
+            return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None, None
 
     class StepSurrogate(base):  # type: ignore[misc, valid-type]
         """step's surrogate formula plugged into BrainCog's act_fun extension point."""
 
-        def __init__(self, kind: str, alpha: float) -> None:
+        def __init__(self, kind: str, alpha: float, rule: str = "gt") -> None:
             super().__init__(alpha, requires_grad=False)
-            self.kind, self.alpha_value = kind, alpha
+            self.kind, self.alpha_value, self.rule = kind, alpha, rule
 
         def forward(self, x: Tensor) -> Tensor:
-            return _Fire.apply(x, self.kind, self.alpha_value)
+            return _Fire.apply(x, self.kind, self.alpha_value, self.rule)
 
     class StraightThrough(base):  # type: ignore[misc, valid-type]
         """BrainCog's straight_through_estimator (fires at x >= 0, gradient 1)."""
@@ -70,6 +72,14 @@ def _extension_classes(surrogates: ModuleType) -> tuple[type, type]:
             return straight_through_estimator.apply(x)
 
     return StepSurrogate, StraightThrough
+
+
+def braincog_threshold(value: float, spec: NeuronSpec, plan: BrainCogPlan, like: Tensor) -> Tensor:
+    """``value`` as a tensor like ``like``, nudged so that the plan's spike function fires by
+    the spec's rule."""
+    library_rule = "ge" if plan.fires_at_equality else "gt"
+    th = library_threshold(value, like.dtype, spec.fire, library_rule)
+    return torch.tensor(th, dtype=like.dtype, device=like.device)
 
 
 def act_fun_factory(plan: BrainCogPlan, spec: NeuronSpec, surrogates: ModuleType) -> Callable:
@@ -83,7 +93,7 @@ def act_fun_factory(plan: BrainCogPlan, spec: NeuronSpec, surrogates: ModuleType
 
     def make(alpha: float = 2.0, requires_grad: bool = False) -> nn.Module:
         if plan.surrogate == "step":
-            return step_cls(spec.surrogate.kind, plan.alpha)
+            return step_cls(spec.surrogate.kind, plan.alpha, spec.fire)
         if plan.surrogate == "straight_through_estimator":
             return ste_cls(1.0, requires_grad=False)
         return getattr(surrogates, plan.surrogate)(alpha=plan.alpha, requires_grad=False)
@@ -116,18 +126,16 @@ class BrainCogNeuron(NeuronModule):
         self._threshold_for: tuple[torch.dtype, torch.device] | None = None
 
     def _set_threshold(self, like: Tensor) -> None:
-        """BrainCog's threshold (th - v_reset) in the input's dtype; one ulp up for >= rules.
+        """BrainCog's threshold (th - v_reset) in the input's dtype, one ulp off where the
+        spike function's rule differs from the spec's (:mod:`step.fire_rule`).
 
-        A learnt threshold is left to training (the plan never pairs it with a >= rule).
+        A learnt threshold is left to training (the plan never pairs it with a differing rule).
         """
         if self.spec.learn_threshold or self._threshold_for == (like.dtype, like.device):
             return
         self._threshold_for = (like.dtype, like.device)
-        th = torch.tensor(self.spec.v_threshold - self.spec.v_reset, dtype=like.dtype,
-                          device=like.device)
-        if self.plan.fires_at_equality:
-            th = torch.nextafter(th, torch.tensor(math.inf, dtype=like.dtype, device=like.device))
-        self.node.threshold.data = th
+        self.node.threshold.data = braincog_threshold(
+            self.spec.v_threshold - self.spec.v_reset, self.spec, self.plan, like)
 
     def _input(self, x: Tensor) -> Tensor:
         spec = self.spec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from types import ModuleType
 
 import torch
@@ -12,7 +11,7 @@ from step.nn.base import NeuronModule, State
 from step.specs import NeuronSpec
 
 from .mapping import BrainCogPlan
-from .neurons import act_fun_factory
+from .neurons import act_fun_factory, braincog_threshold
 
 
 class BrainCogIzhikevich(NeuronModule):
@@ -30,13 +29,12 @@ class BrainCogIzhikevich(NeuronModule):
             d=spec.d, dt=spec.dt)
 
     def _set_threshold(self, like: Tensor) -> None:
-        """The peak in the input's dtype; one ulp up for BrainCog's >= surrogates."""
+        """The peak in the input's dtype, one ulp off where the spike function's rule differs
+        from the spec's."""
         if self.spec.learn_threshold:
             return
-        th = torch.tensor(self.spec.v_threshold, dtype=like.dtype, device=like.device)
-        if self.plan.fires_at_equality:
-            th = torch.nextafter(th, torch.tensor(math.inf, dtype=like.dtype, device=like.device))
-        self.node.threshold.data = th
+        self.node.threshold.data = braincog_threshold(self.spec.v_threshold, self.spec,
+                                                      self.plan, like)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec, node = self.spec, self.node

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec
 from step.support import Support
 
@@ -33,6 +34,14 @@ class NorseBackend(Backend):
     distribution = "norse"
     install_hint = "pip install 'step-snn[norse]'"
     description = "Norse (LIFBoxCell / IAFCell, dt = 1)"
+    fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        library_fire_rule("gt", "Norse", "its heaviside is x > 0"),
+        Quirk("super_ignores_alpha", "Norse 1.1.0's 'super' threshold method is "
+              "1/(1 + |x|)^2 whatever alpha is given (fast_sigmoid(1))",
+              lambda spec: spec.model_copy(update={"surrogate": spec.surrogate.model_copy(
+                  update={"alpha": 1.0})}) if spec.surrogate.kind == "fast_sigmoid" else spec),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.norse.zoo

@@ -11,7 +11,8 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
   a parameter mapping: still native).
 - IF: ``IAFCell(IAFParameters(v_th=th, v_reset=v_r))``: ``v + x``, then a hard reset written
   inline (no reset method to choose, nothing to detach).
-- Fire: Norse's ``heaviside`` is strict ``x > 0``, as the canonical rule.
+- Fire: Norse's ``heaviside`` is strict ``x > 0`` (``fire="gt"``); for ``fire="ge"`` the adapter
+  hands it ``nextafter(v_th, -inf)`` in the input's dtype (:mod:`step.fire_rule`).
 - Surrogates: Norse 1.1.0 takes only its method strings. ``super`` is ``1/(1+|x|)^2`` whatever
   alpha (fast_sigmoid at alpha 1 only); ``triangle`` is ``a*relu(1-|x|)`` (canonical at alpha 1);
   ``tanh`` k=2 is the canonical sigmoid at alpha 4; ``heavi_erfc`` k=2 the gaussian at alpha 2.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from step.fire_rule import nudge_how
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -120,6 +122,8 @@ def _dynamics(spec: NeuronSpec) -> Support:
         parts.append(Support(NATIVE, EMULATED, "", (
             "Norse has no learnable-threshold option: the adapter passes an nn.Parameter "
             "as v_th and Norse's step differentiates through it")))
+    if spec.fire == "ge":
+        parts.append(Support(NATIVE, NATIVE, nudge_how(spec.fire, "gt"), ""))
     return Support.all_of(*parts)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from step.fire_rule import library_threshold, library_threshold_tensor
 from step.nn.base import NeuronModule, State
 from step.specs import NeuronSpec
 
@@ -39,6 +40,16 @@ def _detached(reset_method: Any) -> Any:
 def _no_reset(z: Tensor, v: Tensor, v_reset: Any, v_th: Any) -> Tensor:
     """reset='none': the membrane keeps its charged value."""
     return v
+
+
+def norse_threshold(v_th: Any, spec: NeuronSpec, dtype: torch.dtype) -> Any:
+    """``v_th`` (Norse units) as Norse must see it to fire by the spec's rule: Norse compares
+    strictly (``gt``), so ``fire="ge"`` moves it one ulp down (:mod:`step.fire_rule`)."""
+    if isinstance(v_th, Tensor):
+        return library_threshold_tensor(v_th, spec.fire, "gt")
+    if spec.fire == "gt":
+        return v_th
+    return library_threshold(v_th, dtype, spec.fire, "gt")
 
 
 class NorseNeuron(NeuronModule):
@@ -70,10 +81,12 @@ class NorseNeuron(NeuronModule):
         method = reset_value if self.spec.reset == "hard" else reset_subtract
         return _detached(method) if self.spec.detach_reset else method
 
-    def make_cell(self) -> nn.Module:
-        """Norse's cell with the spec's parameters in the units v' = scale * v."""
+    def make_cell(self, dtype: torch.dtype) -> nn.Module:
+        """Norse's cell with the spec's parameters in the units v' = scale * v, the threshold
+        nudged one ulp down in ``dtype`` for ``fire="ge"`` (Norse's heaviside is strict)."""
         spec, plan = self.spec, self.plan
-        v_th, v_r = self._scaled(self.v_threshold), self._scaled(spec.v_reset)
+        v_th, v_r = norse_threshold(self._scaled(self.v_threshold), spec, dtype), \
+            self._scaled(spec.v_reset)
         if spec.kind == "if":
             p = IAFParameters(v_th=v_th, v_reset=v_r, method=plan.method, alpha=plan.alpha)
             return IAFCell(p, dt=1.0)
@@ -94,7 +107,7 @@ class NorseNeuron(NeuronModule):
         return x * (spec.tau * self.plan.scale)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
-        cell = self.make_cell()
+        cell = self.make_cell(x.dtype)
         c = self.plan.scale
         v = self._scaled(state["v"]) if state is not None else torch.full_like(
             x[0], self._scaled(self.spec.v_reset))

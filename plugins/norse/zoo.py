@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+from step.fire_rule import nudge_how
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -59,7 +60,14 @@ def zoo_plan(spec: NeuronSpec) -> NorsePlan:
         return NorsePlan(Support.unsupported(
             "with beta = 0 Norse's threshold state b carries no trace of the adaptation a, "
             "so the state cannot be converted (an ALIF with beta 0 is a LIF: use kind lif)"))
+    if kind == "alif" and spec.fire == "ge":
+        return NorsePlan(Support.unsupported(
+            "Norse's lsnn step compares strictly with its adaptive threshold state b, which "
+            "decays towards v_th every step: a one-ulp nudge of v_th does not stay one ulp in "
+            "b, so fire=ge cannot be made exact"))
     how = cell + ("" if spec.decay_input else "; input fed as x*tau (decay_input=False)")
+    if kind == "cuba_lif" and spec.fire == "ge":
+        how += "; " + nudge_how(spec.fire, "gt")
     if kind == "li":  # no spike: nothing to map but the membrane
         return NorsePlan(Support(NATIVE, NATIVE, how, how))
     method, alpha, scale, grad = _surrogate(spec)

@@ -17,6 +17,7 @@ from step.specs import NeuronSpec
 
 from . import quiet_import
 from .mapping import NorsePlan
+from .neurons import norse_threshold
 
 with quiet_import():
     from norse.torch.functional.leaky_integrator import (
@@ -57,7 +58,8 @@ class CUBA(_NorseZoo):
         unit = c * (1.0 if spec.decay_input else spec.tau)  # input (and current) scale
         p = LIFParameters(tau_syn_inv=1.0 / spec.tau_syn,
                           tau_mem_inv=1.0 / spec.tau,
-                          v_leak=spec.v_reset * c, v_th=self.v_threshold * c,
+                          v_leak=spec.v_reset * c,
+                          v_th=norse_threshold(self.v_threshold * c, spec, x.dtype),
                           v_reset=spec.v_reset * c, method=self.plan.method,
                           alpha=self.plan.alpha)
         if state is None:

@@ -13,7 +13,9 @@ Mapping (see ``shared/reference/backends.md``). ``Leaky`` computes
 no reset work in the frame ``mem = v - v_reset`` with threshold ``v_threshold - v_reset`` (the
 zero reset is the canonical reset to ``v_reset``); the soft reset in the frame ``mem = v`` with
 threshold ``v_threshold``, where the leak towards ``v_reset`` becomes an input offset
-``v_reset * k``. snnTorch fires on a strict ``mem - threshold > 0``, like the canonical rule.
+``v_reset * k``. snnTorch fires on a strict ``mem - threshold > 0`` (``fire="gt"``); for
+``fire="ge"`` the adapter sets the threshold one ulp lower in the input's dtype
+(:mod:`step.fire_rule`).
 
 Where the library's own reset is used (``"zero"``, ``"none"``), it is native. Leaky's immediate
 reset (``reset_delay=False``) recomputes the previous step's spike from the stored membrane
@@ -31,7 +33,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
+from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
+from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
@@ -59,9 +63,12 @@ _WHY_EMULATED: dict[str, str] = {
 _RESET_MECHANISM = {"hard": "zero", "soft": "subtract", "none": "none"}
 
 
-def adapter_reset_reason(spec: NeuronSpec) -> str | None:
-    """Why the adapter must apply the reset itself (None: Leaky's own reset is canonical)."""
+def adapter_reset_reason(spec: NeuronSpec, as_shipped: bool = False) -> str | None:
+    """Why the adapter must apply the reset itself (None: Leaky's own reset is canonical, or
+    ``as_shipped``, the ``subtract_resubtracts`` quirk, keeps snnTorch's own soft reset)."""
     if spec.reset == "none":
+        return None
+    if spec.reset == "soft" and as_shipped:
         return None
     if spec.reset == "soft":
         return (
@@ -76,6 +83,21 @@ def adapter_reset_reason(spec: NeuronSpec) -> str | None:
     if spec.detach_reset:
         return "snnTorch cannot detach its immediate reset (do_reset = spk - reset, spk attached)"
     return None
+
+
+def fire_rule_support(spec: NeuronSpec) -> Support:
+    """snnTorch fires on a strict ``mem - threshold > 0``: ``fire="ge"`` is that comparison
+    with the threshold one ulp lower, set by the adapter for each call in the input's dtype;
+    a learnt threshold is snnTorch's own Parameter, which the adapter cannot nudge."""
+    if spec.fire == "gt":
+        return Support(Level.NATIVE, Level.NATIVE, "", "")
+    if spec.learn_threshold:
+        return Support.unsupported(
+            "with learn_threshold snnTorch compares against its own threshold Parameter "
+            "(mem - threshold > 0): the one-ulp nudge that makes > fire as >= cannot be applied "
+            "to it, so fire=ge is not available")
+    how = nudge_how(spec.fire, "gt")
+    return Support(Level.NATIVE, Level.NATIVE, how, "")
 
 
 def _surrogate_support(sg: SurrogateSpec) -> tuple[Level, str]:
@@ -97,11 +119,18 @@ class SnnTorchBackend(Backend):
     distribution = "snntorch"
     install_hint = "pip install 'step-snn[snntorch]'"
     description = "snnTorch 1.x snn.Leaky (reset_delay=False, explicit membrane), looped over T"
+    fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        library_fire_rule("gt", "snnTorch", "mem - threshold > 0"),
+        Quirk("subtract_resubtracts", "snnTorch's immediate 'subtract' reset re-subtracts the "
+              "threshold whenever the membrane after reset is still above it (snn.Leaky "
+              "reset_mechanism='subtract', reset_delay=False)"),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
         if kind in ZOO_KINDS:  # the neuron zoo: step.plugins.snntorch.zoo
-            return zoo_support(spec)
+            return zoo_support(spec, self.quirk_on("subtract_resubtracts"))
         if kind not in ("if", "lif", "plif"):
             return Support.unsupported(f"the snnTorch adapter has no {kind!r} neuron")
         beta = "beta = 1" if kind == "if" else "beta = 1 - 1/tau"
@@ -109,7 +138,7 @@ class SnnTorchBackend(Backend):
             beta += ", input x/tau"
         if spec.learn_threshold:
             beta += ", learn_threshold=True"
-        reset_how = adapter_reset_reason(spec)
+        reset_how = adapter_reset_reason(spec, self.quirk_on("subtract_resubtracts"))
         if reset_how is None:
             mechanism = _RESET_MECHANISM[spec.reset]
             how = f"snn.Leaky(reset_mechanism={mechanism!r}, reset_delay=False) with {beta}"
@@ -128,6 +157,7 @@ class SnnTorchBackend(Backend):
                 "gradient through the library's charge"
             )
             forward = forward.combine(Support(Level.EMULATED, Level.EMULATED, plif, plif))
+        forward = forward.combine(fire_rule_support(spec))
         sg_level, sg_how = _surrogate_support(spec.surrogate)
         return replace(
             forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),

@@ -16,6 +16,7 @@ from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_r
 from torch import Tensor, nn
 
 from step.errors import InputError
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
@@ -63,7 +64,8 @@ class SnnTorchNeuron(NeuronModule):
         # v_reset); the soft reset in mem = v (it subtracts the canonical threshold).
         self.shift = 0.0 if spec.reset == "soft" else float(spec.v_reset)
         # Where Leaky's immediate reset is not canonical, it only charges and fires.
-        self.adapter_reset = adapter_reset_reason(spec) is not None
+        self.adapter_reset = adapter_reset_reason(
+            spec, backend.quirk_on("subtract_resubtracts")) is not None
         mechanism = "none" if self.adapter_reset else _RESET_MECHANISM[spec.reset]
         self.leaky = snn.Leaky(
             beta=self._constant_beta(),
@@ -114,7 +116,8 @@ class SnnTorchNeuron(NeuronModule):
             beta = torch.tensor(self._constant_beta(), dtype=x.dtype, device=x.device)
         leaky.beta = beta
         if not self.spec.learn_threshold:
-            th = float(self.spec.v_threshold) - self.shift
+            th = library_threshold(float(self.spec.v_threshold) - self.shift, x.dtype,
+                                   self.spec.fire, "gt")
             leaky.threshold = torch.tensor(th, dtype=x.dtype, device=x.device)
         try:
             yield

@@ -21,9 +21,14 @@ from step.support import Level, Support
 ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "glif", "hdlif",
              "psn", "izhikevich", "hh")
 
-def zoo_support(spec: NeuronSpec) -> Support:
+def zoo_support(spec: NeuronSpec, keep_library_reset: bool = False) -> Support:
     """How snnTorch computes a zoo ``spec``."""
-    from step.plugins.snntorch import _RESET_MECHANISM, _surrogate_support, adapter_reset_reason
+    from step.plugins.snntorch import (
+        _RESET_MECHANISM,
+        _surrogate_support,
+        adapter_reset_reason,
+        fire_rule_support,
+    )
 
     if spec.kind != "cuba_lif":
         return Support.unsupported(f"snnTorch has no {spec.kind} neuron (its only zoo neuron "
@@ -31,7 +36,7 @@ def zoo_support(spec: NeuronSpec) -> Support:
     setup = ("alpha = 1 - 1/tau_syn, beta = 1 - 1/tau, frame mem = v - v_reset"
              + (", input x/tau" if spec.decay_input else "")
              + (", learn_threshold=True" if spec.learn_threshold else ""))
-    reset_how = adapter_reset_reason(spec)
+    reset_how = adapter_reset_reason(spec, keep_library_reset)
     if reset_how is None:
         how = (f"snn.Synaptic(reset_mechanism={_RESET_MECHANISM[spec.reset]!r}, "
                f"reset_delay=False) with {setup}")
@@ -40,6 +45,7 @@ def zoo_support(spec: NeuronSpec) -> Support:
         how = (f"{reset_how}: snn.Synaptic(reset_mechanism='none', reset_delay=False) with "
                f"{setup} charges and fires, the adapter applies the reset to its membrane")
         forward = Support(Level.EMULATED, Level.EMULATED, how, how)
+    forward = forward.combine(fire_rule_support(spec))
     sg_level, sg_how = _surrogate_support(spec.surrogate)
     return replace(
         forward.combine(Support(Level.NATIVE, sg_level, "", sg_how)),

@@ -10,6 +10,7 @@ from step.plugins.snntorch.neurons import _forget_global_registration, build_spi
 from torch import Tensor
 
 from step.errors import InputError
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.specs import NeuronSpec
 
@@ -24,7 +25,8 @@ class SnnTorchCUBA(NeuronModule):
         super().__init__(spec, backend.name)
         snn = backend.import_library("snntorch")
         surrogate_module = backend.import_library("snntorch.surrogate")
-        self.adapter_reset = adapter_reset_reason(spec) is not None
+        self.adapter_reset = adapter_reset_reason(
+            spec, backend.quirk_on("subtract_resubtracts")) is not None
         self.syn = snn.Synaptic(
             alpha=1.0 - 1.0 / spec.tau_syn, beta=1.0 - 1.0 / spec.tau,
             threshold=float(spec.v_threshold - spec.v_reset),
@@ -41,7 +43,8 @@ class SnnTorchCUBA(NeuronModule):
         syn.alpha = torch.tensor(1.0 - 1.0 / spec.tau_syn, dtype=like.dtype)
         syn.beta = torch.tensor(1.0 - 1.0 / spec.tau, dtype=like.dtype)
         if not spec.learn_threshold:
-            syn.threshold = torch.tensor(spec.v_threshold - spec.v_reset, dtype=like.dtype)
+            th = library_threshold(spec.v_threshold - spec.v_reset, like.dtype, spec.fire, "gt")
+            syn.threshold = torch.tensor(th, dtype=like.dtype)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec, syn = self.spec, self.syn

@@ -10,11 +10,11 @@ Mapping (see ``shared/reference/backends.md``): ``tau``, ``v_threshold``, ``v_re
 ``decay_input`` pass through; ``reset="soft"`` is SpikingJelly's ``v_reset=None``. Two
 differences are normalised by the adapter, not hidden:
 
-- SpikingJelly fires at equality (``h - th >= 0``). The adapter hands it the next
-  representable threshold above ``v_threshold`` in the input's dtype, so it fires exactly when
-  the canonical strict ``h > v_threshold`` holds (IEEE-754: ``a >= nextafter(b)`` iff ``a > b``).
-  A soft reset then subtracts that nudged threshold: one ulp of ``v_threshold`` per spike
-  (1.2e-7 for 1.0 in float32).
+- SpikingJelly fires at equality (``h - th >= 0``), which is the spec's ``fire="ge"``. For
+  ``fire="gt"`` the adapter hands it the next representable threshold above ``v_threshold`` in
+  the input's dtype, so it fires exactly when ``h > v_threshold`` holds (IEEE-754:
+  ``a >= nextafter(b)`` iff ``a > b``; :mod:`step.fire_rule`). A soft reset then subtracts that
+  nudged threshold: one ulp of ``v_threshold`` per spike (1.2e-7 for 1.0 in float32).
 - With a soft reset SpikingJelly's LIF leaks towards 0, not ``v_reset``; the adapter adds
   ``v_reset`` (times ``1/tau`` without ``decay_input``) to the input, which is the same charge.
 """
@@ -24,7 +24,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from step.backend import Backend
+from step.fire_rule import nudge_how
 from step.hookspecs import hookimpl
+from step.quirks import library_fire_rule
 from step.specs import NeuronSpec, SurrogateSpec
 from step.support import Level, Support
 
@@ -86,7 +88,11 @@ class SpikingJellyBackend(Backend):
     library = "spikingjelly"
     distribution = "spikingjelly"
     install_hint = "pip install 'step-snn[spikingjelly]'"
-    description = "SpikingJelly 2.x functional multi-step neurons (fire rule made strict)"
+    description = "SpikingJelly 2.x functional multi-step neurons (native fire rule >=)"
+    fire_rules = ("gt", "ge")
+    quirks = {q.name: q for q in (
+        library_fire_rule("ge", "SpikingJelly", "its heaviside is x >= 0"),
+    )}
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         kind = spec.kind
@@ -102,7 +108,8 @@ class SpikingJellyBackend(Backend):
         base = f"functional.{_FUNCTIONS[kind]}"
         if kind == "plif":
             base += " with the module's own w (1/tau = sigmoid(w), w0 = -ln(tau - 1))"
-        base += "; threshold nudged to nextafter(v_threshold, +inf) for the strict fire rule"
+        if spec.fire == "gt":
+            base += "; " + nudge_how(spec.fire, "ge")
         if spec.reset == "soft" and kind != "if" and spec.v_reset != 0.0:
             base += "; input offset by v_reset (SpikingJelly's soft-reset LIF leaks towards 0)"
         sg_level, sg_how = _surrogate_support(spec.surrogate)

@@ -7,13 +7,13 @@ Why each mapping holds is explained in :mod:`step.plugins.spikingjelly`.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import torch
 from step.plugins.spikingjelly import native_surrogate
 from torch import Tensor, nn
 
+from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
 from step.reference.surrogates import surrogate_grad
 from step.specs import NeuronSpec, SurrogateSpec
@@ -21,16 +21,15 @@ from step.specs import NeuronSpec, SurrogateSpec
 if TYPE_CHECKING:
     from step.backend import Backend
 
+#: SpikingJelly's heaviside fires at equality.
+LIBRARY_RULE = "ge"
 
-def strict_threshold(v_threshold: float, dtype: torch.dtype) -> float:
-    """The smallest value above ``v_threshold`` in ``dtype``.
 
-    SpikingJelly fires on ``h - th >= 0``; with ``th`` one ulp above the canonical threshold
-    that is exactly the canonical ``h > v_threshold`` (the threshold rounded to ``dtype``
-    first, as torch does when it subtracts a Python float from a tensor).
-    """
-    th = torch.tensor(v_threshold, dtype=dtype)
-    return float(torch.nextafter(th, torch.tensor(math.inf, dtype=dtype)))
+def spec_threshold(spec: NeuronSpec, dtype: torch.dtype) -> float:
+    """The threshold to hand SpikingJelly (which fires on ``h - th >= 0``) so that it fires by
+    the spec's rule: ``v_threshold`` itself for ``ge``, one ulp above it for ``gt``
+    (:mod:`step.fire_rule`)."""
+    return library_threshold(spec.v_threshold, dtype, spec.fire, LIBRARY_RULE)
 
 
 class _NeutralSpike(torch.autograd.Function):
@@ -51,7 +50,7 @@ class _NeutralSpike(torch.autograd.Function):
 class NeutralSurrogate(nn.Module):
     """A surrogate module for SpikingJelly's extension point, for families it lacks.
 
-    The forward keeps SpikingJelly's own ``heaviside`` (``x >= 0``) so that the strict-threshold
+    The forward keeps SpikingJelly's own ``heaviside`` (``x >= 0``) so that the fire-rule
     normalisation applies unchanged; only the gradient formula is step's (reported emulated).
     """
 
@@ -122,7 +121,7 @@ class SpikingJellyNeuron(NeuronModule):
     ) -> tuple[Tensor, Tensor | None, State]:
         spec = self.spec
         v0 = state["v"].to(x.dtype) if state is not None else torch.full_like(x[0], spec.v_reset)
-        threshold = strict_threshold(spec.v_threshold, x.dtype)
+        threshold = spec_threshold(spec, x.dtype)
         x_lib = self._library_input(x)
         if spec.reset == "none":
             return self._run_without_reset(x_lib, v0, threshold)

@@ -8,15 +8,17 @@ NILIF is emulated (the ILIF count divided by D). SpikingJelly's ``IzhikevichNode
 quadratic adaptive IF, not Izhikevich's 2003 model; it has no adaptive-threshold LIF, no
 HD-LIF and no Hodgkin-Huxley. The modules are in :mod:`step.plugins.spikingjelly.zoo_neurons`.
 
-Normalisations, as for LIF: SpikingJelly fires at ``h - th >= 0`` and its integer count uses
-``torch.round`` (ties to even); the adapter hands it ``nextafter(v_threshold, +inf)``, which
-makes both strict (a soft reset then subtracts one ulp more per spike). Where the library
+Normalisations, as for LIF: SpikingJelly fires at ``h - th >= 0`` (``fire="ge"``) and its integer
+count uses ``torch.round`` (ties to even); for ``fire="gt"`` the adapter hands it
+``nextafter(v_threshold, +inf)``, which makes both strict (a soft reset then subtracts one ulp
+more per spike). Where the library
 leaks towards 0 but the spec towards ``v_reset``, the adapter offsets the input where that is
 exact (a linear charge), and reports the rest unsupported.
 """
 
 from __future__ import annotations
 
+from step.fire_rule import nudge_how
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -42,7 +44,10 @@ _MISSING = {
     "hh": "SpikingJelly has no Hodgkin-Huxley neuron",
 }
 
-_STRICT = "threshold nudged to nextafter(v_threshold, +inf) for the strict fire rule"
+def _rule(spec: NeuronSpec) -> str:
+    """"; <how the threshold is nudged>" for fire="gt" (SpikingJelly fires at >=), else ""."""
+    how = nudge_how(spec.fire, "ge")
+    return "; " + how if how else ""
 
 
 def _why_leak(kind: str) -> str:
@@ -65,7 +70,9 @@ def zoo_support(spec: NeuronSpec) -> Support:
     sg_level, sg_how = _surrogate_support(spec.surrogate)
     if kind in ("ilif", "nilif"):
         sg_level, sg_how = NATIVE, "MultiLevelSpikeCount's straight-through window [0, D]"
-        how += "; " + _STRICT + " (makes torch.round's ties strict)"
+        sign = "+inf" if spec.fire == "gt" else "-inf"
+        how += (f"; unit nudged to nextafter(v_threshold, {sign}) so that torch.round, which "
+                f"rounds half levels to even, counts ties as fire={spec.fire}")
         if spec.decay_input:
             how += "; input fed as x/tau (decay_input=True)"
         if kind == "nilif":
@@ -77,18 +84,19 @@ def zoo_support(spec: NeuronSpec) -> Support:
         return Support.unsupported("SpikingJelly has no reset-free mode for this neuron "
                                    "(v_reset=None is its soft reset)")
     elif kind == "glif":
-        how += " with the module's sigmoid-parameterised gates; " + _STRICT
+        how += " with the module's sigmoid-parameterised gates" + _rule(spec)
         if spec.detach_reset:
             grad = EMULATED
             sg_how += "; detach_reset: the adapter passes the previous spike detached"
     elif kind == "psn":
-        how += ("; the adapter evaluates h = W x + b (PSN.forward's addmm) to report v, and "
-                "drops SpikingJelly's spikes at exactly h == 0 (it fires at >=)")
+        how += "; the adapter evaluates h = W x + b (PSN.forward's addmm) to report v"
+        if spec.fire == "gt":
+            how += ", and drops SpikingJelly's spikes at exactly h == 0 (it fires at >=)"
     elif kind == "li":
         how += "; input fed as x*tau (decay_input=False)" if not spec.decay_input else ""
         sg_level, sg_how = NATIVE, "no spike: the membrane's own gradient"
     else:
-        how += "; " + _STRICT
+        how += _rule(spec)
         if kind == "eif" and not spec.decay_input:
             how += "; input fed as x*tau (decay_input=False: SpikingJelly's EIF decays it)"
         if kind == "cuba_lif" and spec.decay_input:

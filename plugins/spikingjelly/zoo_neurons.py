@@ -7,13 +7,13 @@ memory survives a call) and reports the membrane in canonical units.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.spikingjelly.neurons import build_surrogate, strict_threshold
+from step.plugins.spikingjelly.neurons import LIBRARY_RULE, build_surrogate, spec_threshold
 from torch import Tensor, nn
 
+from step.fire_rule import library_threshold, library_threshold_tensor
 from step.nn.base import NeuronModule, State
 from step.reference.gated import glif_parameters, psn_parameters
 from step.specs import NeuronSpec
@@ -44,7 +44,7 @@ class EIF(_Zoo):
         v_reset = float(spec.v_reset) if spec.reset == "hard" else None
         s, v_last, v_seq = self._functional.eif_multi_step(
             xs, self._v0(x, state, rest=spec.v_rest), float(spec.tau),
-            strict_threshold(spec.v_threshold, x.dtype), v_reset, float(spec.v_rest),
+            spec_threshold(spec, x.dtype), v_reset, float(spec.v_rest),
             float(spec.theta_rh), float(spec.delta_t), spec.detach_reset,
             self.surrogate_function, record_v)
         return s, v_seq, {"v": v_last}
@@ -60,7 +60,7 @@ class KLIF(_Zoo):
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec = self.spec
         v = self._v0(x, state, rest=spec.v_reset)
-        th = strict_threshold(spec.v_threshold, x.dtype)
+        th = spec_threshold(spec, x.dtype)
         v_reset = float(spec.v_reset) if spec.reset == "hard" else None
         xs = x
         if spec.reset == "soft" and spec.v_reset != 0.0:  # the library's soft KLIF leaks to 0
@@ -86,8 +86,12 @@ class ILIF(_Zoo):
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec = self.spec
         xs = x / spec.tau if spec.decay_input else x
+        # torch.round rounds half levels to even, which is neither rule: nudge the unit one ulp
+        # up (gt: a tie rounds down) or down (ge: a tie rounds up) so that no tie remains.
+        unit = library_threshold(spec.v_threshold, x.dtype, spec.fire,
+                                 "ge" if spec.fire == "gt" else "gt")
         c, v_last, v_seq = self._functional.ilif_multi_step(
-            xs, self._v0(x, state), float(spec.tau), strict_threshold(spec.v_threshold, x.dtype),
+            xs, self._v0(x, state), float(spec.tau), unit,
             self.surrogate_function, spec.detach_reset, record_v)
         out = c / spec.max_spikes if spec.kind == "nilif" else c
         return out.to(x.dtype), v_seq, {"v": v_last}
@@ -99,7 +103,7 @@ class CLIF(_Zoo):
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec = self.spec
         v, m = self._v0(x, state), self._v0(x, state, "m")
-        th = strict_threshold(spec.v_threshold, x.dtype)
+        th = spec_threshold(spec, x.dtype)
         spikes, vs = [], []
         for xt in x.unbind(0):
             s, v, m = self._functional.clif_step(xt, v, m, float(spec.tau), th,
@@ -133,8 +137,8 @@ class GLIF(_Zoo):
         g = {k: torch.sigmoid(getattr(self, k)) for k in
              ("alpha", "beta", "gamma", "tau", "linear_decay", "v_subreset")}
         th = torch.sigmoid(self.v_threshold)
-        # strict fire rule: one ulp up, the gradient still reaching the raw threshold
-        th = th + (torch.nextafter(th.detach(), torch.full_like(th, math.inf)) - th.detach())
+        # the fire rule: one ulp off where it differs, the gradient still reaching the raw value
+        th = library_threshold_tensor(th, spec.fire, LIBRARY_RULE)
         spikes, vs = [], []
         for i, xt in enumerate(x.unbind(0)):
             s_prev = s.detach() if spec.detach_reset else s
@@ -170,7 +174,8 @@ class PSN(_Zoo):
             raise InputError(f"psn: the input has {x.shape[0]} steps but T={self.spec.T}")
         spikes = self.psn(x)
         h = torch.addmm(self.psn.bias, self.psn.weight, x.flatten(1)).view(x.shape)
-        spikes = spikes - (h == 0).to(spikes.dtype)  # strict: SpikingJelly fires at h >= 0
+        if self.spec.fire == "gt":  # SpikingJelly fires at h >= 0: drop the ties at exactly 0
+            spikes = spikes - (h == 0).to(spikes.dtype)
         return spikes, (h if record_v else None), {"v": h[-1]}
 
 
@@ -181,7 +186,7 @@ class CUBA(_Zoo):
         spec = self.spec
         k = 1.0 / spec.tau if spec.decay_input else 1.0  # SpikingJelly adds c undivided
         v, c = self._v0(x, state), self._v0(x, state, "i") * k
-        th = strict_threshold(spec.v_threshold, x.dtype)
+        th = spec_threshold(spec, x.dtype)
         v_reset = 0.0 if spec.reset == "hard" else None
         spikes, vs = [], []
         for xt in (x * k).unbind(0):

@@ -16,6 +16,7 @@ class ReferenceBackend(Backend):
     name = "reference"
     library = None
     description = "canonical equations in plain PyTorch (the yardstick)"
+    fire_rules = ("gt", "ge")
 
     def neuron_support(self, spec: NeuronSpec) -> Support:
         if spec.kind in ("if", "lif", "plif"):

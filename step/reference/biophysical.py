@@ -32,7 +32,7 @@ def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tup
     v, u = state["v"], state["u"]
     h = v + spec.dt * (0.04 * v * v + 5.0 * v + 140.0 - u + x)
     u_h = u + spec.dt * spec.a * (spec.b * h - u)
-    s = fire(h, th, spec.surrogate)
+    s = fire(h, th, spec.surrogate, spec.fire)
     sr = s.detach() if spec.detach_reset else s
     v_next = reset(h, s, th, spec.v_reset, "hard", spec.detach_reset)
     return s, {"v": v_next, "u": u_h + spec.d * sr}, h - th
@@ -88,13 +88,15 @@ def hh_substep(spec: NeuronSpec, x: Tensor, st: State) -> State:
 
 
 def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
-    """Integrate one time step; spike on the upward crossing v[t-1] <= v_th < v[t]."""
+    """Integrate one time step; spike on the upward crossing v[t-1] <= v_th < v[t] (``gt``)."""
     st = state
     for _ in range(spec.substeps):
         st = hh_substep(spec, x, st)
     th = spec.v_threshold
-    was_below = (state["v"] <= th).to(x.dtype)  # a condition, not differentiated
-    s = spike(st["v"] - th, spec.surrogate) * was_below
+    # an upward crossing: below before and above after, "below" and "above" in the fire rule
+    # (gt: v[t-1] <= th < v[t]; ge: v[t-1] < th <= v[t]); a condition, not differentiated
+    below = state["v"] < th if spec.fire == "ge" else state["v"] <= th
+    s = spike(st["v"] - th, spec.surrogate, spec.fire) * below.to(x.dtype)
     before, after = state["v"] - th, st["v"] - th
     margin = torch.where(before.abs() < after.abs(), before, after)
     return s, st, margin

@@ -18,9 +18,10 @@ from step.specs import NeuronSpec, SurrogateSpec
 Scalar = float | Tensor
 
 
-def fire(h: Tensor, v_threshold: Scalar, surrogate: SurrogateSpec) -> Tensor:
-    """s = H(h - v_threshold), strict ``>``, surrogate backward."""
-    return spike(h - v_threshold, surrogate)
+def fire(h: Tensor, v_threshold: Scalar, surrogate: SurrogateSpec, rule: str = "gt") -> Tensor:
+    """s = H(h - v_threshold) under the fire ``rule`` (``gt``: h > v_th, ``ge``: h >= v_th),
+    surrogate backward."""
+    return spike(h - v_threshold, surrogate, rule)
 
 
 def reset(
@@ -42,23 +43,37 @@ def charge_if(x: Tensor, v: Tensor) -> Tensor:
     return v + x
 
 
-def charge_lif(x: Tensor, v: Tensor, inv_tau: Scalar, v_reset: float, decay_input: bool) -> Tensor:
-    """LIF charge with 1/tau given (a float, or a tensor for PLIF)."""
+def charge_lif(x: Tensor, v: Tensor, inv_tau: Scalar, v_reset: float, decay_input: bool,
+               tau: float | None = None) -> Tensor:
+    """LIF charge with 1/tau given (a float, or a tensor for PLIF).
+
+    With ``tau`` given the leak divides by it instead of multiplying by ``inv_tau``: the
+    operation order of the spec's equation and of SpikingJelly (``v + (x - (v - v_r)) / tau``),
+    so that a fixed-tau LIF is bit-identical to it (``* (1/tau)`` rounds differently unless
+    tau is a power of 2, and one ulp at a threshold tie flips a spike).
+    """
     if decay_input:
-        return v + (x - (v - v_reset)) * inv_tau
-    return v - (v - v_reset) * inv_tau + x
+        drive = x - (v - v_reset)
+        return v + (drive / tau if tau is not None else drive * inv_tau)
+    leak = v - v_reset
+    return v - (leak / tau if tau is not None else leak * inv_tau) + x
 
 
 def neuron_step(
-    spec: NeuronSpec, x: Tensor, v: Tensor, v_threshold: Scalar, inv_tau: Scalar | None = None
+    spec: NeuronSpec, x: Tensor, v: Tensor, v_threshold: Scalar, inv_tau: Scalar | None = None,
+    tau: float | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """One step of an IF / LIF / PLIF neuron: returns (spike, membrane after reset, h)."""
+    """One step of an IF / LIF / PLIF neuron: returns (spike, membrane after reset, h).
+
+    A LIF passes its ``tau`` (the charge divides by it, the spec's order); PLIF passes
+    ``inv_tau = sigmoid(w)``.
+    """
     if spec.kind == "if":
         h = charge_if(x, v)
     else:
-        assert inv_tau is not None, "LIF and PLIF need 1/tau"
-        h = charge_lif(x, v, inv_tau, spec.v_reset, spec.decay_input)
-    s = fire(h, v_threshold, spec.surrogate)
+        assert inv_tau is not None or tau is not None, "LIF and PLIF need tau or 1/tau"
+        h = charge_lif(x, v, inv_tau, spec.v_reset, spec.decay_input, tau)  # type: ignore[arg-type]
+    s = fire(h, v_threshold, spec.surrogate, spec.fire)
     return s, reset(h, s, v_threshold, spec.v_reset, spec.reset, spec.detach_reset), h
 
 

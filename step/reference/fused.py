@@ -7,7 +7,8 @@ and the backward pass (backpropagation through time, written out below) is one s
 time plus whole-sequence tensor operations. tests/test_reference_fused.py checks that it gives
 the same spikes, membranes and gradients as the step-by-step definition.
 
-All three kinds are the affine charge ``h[t] = a v[t-1] + b x[t] + c`` with ``k = 1/tau``:
+All three kinds are the affine charge ``h[t] = a v[t-1] + b x[t] + c`` with ``k = 1/tau`` (the
+forward evaluates it in the spec's operation order, ``v + (x - (v - v_r)) / tau``):
 IF ``a = 1, b = 1, c = 0``; LIF/PLIF ``a = 1 - k, c = k v_reset`` and ``b = k`` (decay_input)
 or ``b = 1``. With ``gv[t]`` the gradient reaching ``v[t]`` (from later steps and from the
 recorded trace) and ``gs[t]`` the gradient of the spike:
@@ -36,6 +37,19 @@ def _reset_from_h(spec: NeuronSpec, h: Tensor, fired: Tensor, thr: float | Tenso
     return h
 
 
+def _leak(h: Tensor, tau: float, k: float | Tensor, tau_fixed: bool) -> None:
+    """h /= tau in place for a fixed tau (the spec's order), else h *= k (PLIF's sigmoid(w))."""
+    if tau_fixed:
+        h.div_(tau)
+    else:
+        h.mul_(k)
+
+
+def _fired(spec: NeuronSpec, h: Tensor, thr: float | Tensor) -> Tensor:
+    """The spikes of the spec's fire rule as a boolean mask."""
+    return h >= thr if spec.fire == "ge" else h > thr
+
+
 class _Sequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, v0: Tensor, k: Tensor | None, th: Tensor | None,  # type: ignore[override]
@@ -44,6 +58,8 @@ class _Sequence(torch.autograd.Function):
         kind, v_r = spec.kind, spec.v_reset
         thr = th.to(dtype) if th is not None else th_value
         kk = None if kind == "if" else (k.to(dtype) if k is not None else 1.0 / spec.tau)
+        tau_fixed = kind == "lif" and k is None
+        compare = torch.ge if spec.fire == "ge" else torch.gt
         T = x.shape[0]
         # Stored: h of every step (the backward recomputes spikes, surrogates and v from it),
         # the spikes, and v of every step only when it is asked for. No whole-sequence
@@ -56,17 +72,20 @@ class _Sequence(torch.autograd.Function):
         v = v0
         for t in range(T):
             h = h_seq[t]
+            # The operation order of the spec (and SpikingJelly), not the algebraically equal
+            # (1 - k) v + k x: one ulp of difference flips a spike at a threshold tie.
             if kk is None:  # IF: h = v + x
                 torch.add(v, x[t], out=h)
-            else:  # h = (1 - k) v + k v_r + (k x or x)
-                torch.mul(v, 1.0 - kk, out=h)
-                if spec.decay_input:
-                    h.add_(x[t] * kk if isinstance(kk, Tensor) else x[t], alpha=1.0
-                           if isinstance(kk, Tensor) else kk)
-                else:
-                    h.add_(x[t])
-                h.add_(kk * v_r)
-            torch.gt(h, thr, out=fired)
+            elif spec.decay_input:  # h = v + (x - (v - v_r)) / tau
+                torch.sub(x[t], v - v_r if v_r != 0.0 else v, out=h)
+                _leak(h, spec.tau, kk, tau_fixed)
+                h.add_(v)
+            else:  # h = v - (v - v_r) / tau + x
+                torch.sub(v, v_r, out=h)
+                _leak(h, spec.tau, kk, tau_fixed)
+                torch.sub(v, h, out=h)
+                h.add_(x[t])
+            compare(h, thr, out=fired)
             spikes[t].copy_(fired)
             v_next = v_seq[t] if v_seq is not None else torch.empty_like(h)
             if spec.reset == "hard":
@@ -103,7 +122,7 @@ class _Sequence(torch.autograd.Function):
         carry = torch.zeros_like(h_seq[0])
         for t in range(T - 1, -1, -1):
             h = h_seq[t]
-            fired = h > thr
+            fired = _fired(spec, h, thr)
             g = surrogate_grad(spec.surrogate.kind, h - thr, spec.surrogate.alpha)
             if spec.reset == "hard":
                 dv_dh = (~fired).to(dtype)
@@ -126,7 +145,7 @@ class _Sequence(torch.autograd.Function):
             carry = gh * a
             if g_k is not None:  # dh/dk = x - v[t-1] + v_r (decay_input) or v_r - v[t-1]
                 v_prev = v0 if t == 0 else _reset_from_h(spec, h_seq[t - 1],
-                                                         h_seq[t - 1] > thr, thr)
+                                                         _fired(spec, h_seq[t - 1], thr), thr)
                 dh_dk = (x[t] - v_prev + v_r) if spec.decay_input else (v_r - v_prev)
                 g_k += (gh * dh_dk).sum()
             if g_th is not None:

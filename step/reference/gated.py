@@ -37,7 +37,7 @@ def clif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Ten
     th = threshold(spec, p)
     v, m = state["v"], state["m"]
     h = v - (v - spec.v_reset) / spec.tau + x
-    s = fire(h, th, spec.surrogate)
+    s = fire(h, th, spec.surrogate, spec.fire)
     sr = s.detach() if spec.detach_reset else s
     m = m * torch.sigmoid(h / spec.tau) + sr
     return s, {"v": h - sr * (th + torch.sigmoid(m)), "m": m}, h - th
@@ -84,7 +84,7 @@ def glif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Ten
     leak = 1 - a * (1 - decay)
     u = (leak * v - (1 - a) * linear) + x * (1 - b * (1 - conduct))
     u = u - leak * v * g * s_prev - (1 - g) * subreset * s_prev
-    s = fire(u, th, spec.surrogate)
+    s = fire(u, th, spec.surrogate, spec.fire)
     return s, {"v": u, "s": s, "t": state["t"] + 1}, u - th
 
 
@@ -125,7 +125,7 @@ def hdlif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Te
         eif,
     ], dim=-1)
     h = (hdlif_gate(x, p) * charges).sum(-1)
-    s = fire(h, th, spec.surrogate)
+    s = fire(h, th, spec.surrogate, spec.fire)
     return s, {"v": reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset)}, h - th
 
 
@@ -147,7 +147,7 @@ def psn_sequence(spec: NeuronSpec, x: Tensor, p: Params) -> Run:
         raise InputError(f"psn: the input has {x.shape[0]} steps but T={spec.T} (PSN's weights "
                          "are T x T); set T to the sequence length")
     h = (p["weight"] @ x.reshape(spec.T, -1) + p["bias"].unsqueeze(-1)).reshape(x.shape)
-    s = fire(h, 0.0, spec.surrogate)
+    s = fire(h, 0.0, spec.surrogate, spec.fire)
     return Run(s, h, h.detach(), {"v": h[-1]})
 
 

@@ -2,8 +2,9 @@
 
 The spike count ``C = #{k in 1..D : h > (k - 1/2) v_th}`` is the strict-``>`` reading of
 ``round(clip(h / v_th, 0, D))``: a level fires only when the membrane is strictly above its
-boundary. Its backward is the straight-through estimator ``dC/dh = 1/v_th`` on
-``0 <= h <= D v_th`` (zero outside), as in the I-LIF paper.
+boundary; with ``fire="ge"`` also exactly at it (``C = #{k : h >= (k - 1/2) v_th}``). Its
+backward is the straight-through estimator ``dC/dh = 1/v_th`` on ``0 <= h <= D v_th`` (zero
+outside), as in the I-LIF paper.
 """
 
 from __future__ import annotations
@@ -18,24 +19,26 @@ from step.specs import NeuronSpec
 
 
 class IntegerSpike(torch.autograd.Function):
-    """C = clamp(ceil(u - 1/2), 0, D) forward; straight-through on 0 <= u <= D backward."""
+    """C = clamp(ceil(u - 1/2), 0, D) (``gt``) or clamp(floor(u + 1/2), 0, D) (``ge``: a level
+    also fires exactly at its boundary) forward; straight-through on 0 <= u <= D backward."""
 
     @staticmethod
-    def forward(ctx, u: Tensor, levels: int) -> Tensor:  # type: ignore[override]
+    def forward(ctx, u: Tensor, levels: int, rule: str = "gt") -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(u)
         ctx.levels = levels
-        return torch.clamp(torch.ceil(u - 0.5), 0, levels)
+        count = torch.floor(u + 0.5) if rule == "ge" else torch.ceil(u - 0.5)
+        return torch.clamp(count, 0, levels)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
         (u,) = ctx.saved_tensors
         window = (u >= 0) & (u <= ctx.levels)
-        return grad * window.to(grad.dtype), None
+        return grad * window.to(grad.dtype), None, None
 
 
-def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
-    """The integer spike count of membrane ``h`` (see the module docstring)."""
-    return IntegerSpike.apply(h / v_threshold, levels)
+def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, rule: str = "gt") -> Tensor:
+    """The integer spike count of membrane ``h`` under the fire ``rule`` (module docstring)."""
+    return IntegerSpike.apply(h / v_threshold, levels, rule)
 
 
 def count_margin(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
@@ -49,7 +52,7 @@ def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[T
                                                                                Tensor, Tensor]:
     th = _threshold(spec, p)
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
-    c = spike_count(h, th, spec.max_spikes)
+    c = spike_count(h, th, spec.max_spikes, spec.fire)
     cr = c.detach() if spec.detach_reset else c
     return c, h - cr * th, count_margin(h.detach(), th, spec.max_spikes), h
 

@@ -30,7 +30,7 @@ def _rest_v(spec: NeuronSpec, like: Tensor, params: Params) -> State:
 
 
 def _fire_reset(spec: NeuronSpec, h: Tensor, th: float | Tensor) -> tuple[Tensor, Tensor]:
-    s = fire(h, th, spec.surrogate)
+    s = fire(h, th, spec.surrogate, spec.fire)
     return s, reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset)
 
 

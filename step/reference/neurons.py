@@ -47,8 +47,10 @@ class ReferenceNeuron(NeuronModule):
         inv_tau = self.inv_tau()
         v_th = self.v_threshold
 
+        tau = self.spec.tau if self.spec.kind == "lif" else None
+
         def step(xt: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-            s, v_next, _ = neuron_step(self.spec, xt, v, v_th, inv_tau)
+            s, v_next, _ = neuron_step(self.spec, xt, v, v_th, inv_tau, tau)
             return s, v_next
 
         spikes, v_seq, v_last = run_sequence(step, x, v0, record_v)

@@ -35,22 +35,36 @@ def surrogate_grad(kind: str, x: Tensor, alpha: float | Tensor) -> Tensor:
     raise ValueError(f"unknown surrogate kind {kind!r}")
 
 
+def heaviside(x: Tensor, rule: str = "gt") -> Tensor:
+    """The spike of the fire rule: ``x > 0`` (``gt``) or ``x >= 0`` (``ge``), in x's dtype.
+
+    ``x = h - v_th`` is exactly 0 only when ``h == v_th`` (IEEE-754 subtraction is exact there),
+    so this is the rule on ``h`` itself.
+    """
+    if rule == "gt":
+        return (x > 0).to(x.dtype)
+    if rule == "ge":
+        return (x >= 0).to(x.dtype)
+    raise ValueError(f"unknown fire rule {rule!r}: choose gt or ge")
+
+
 class SpikeFunction(torch.autograd.Function):
-    """Heaviside forward (strict ``x > 0``), surrogate backward."""
+    """Heaviside forward (``x > 0`` or ``x >= 0``), surrogate backward (the same for both)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, kind: str, alpha: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, kind: str, alpha: float,  # type: ignore[override]
+                rule: str = "gt") -> Tensor:
         ctx.save_for_backward(x)
         ctx.kind = kind
         ctx.alpha = alpha
-        return (x > 0).to(x.dtype)
+        return heaviside(x, rule)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None
+        return grad * surrogate_grad(ctx.kind, x, ctx.alpha), None, None, None
 
 
-def spike(x: Tensor, surrogate: SurrogateSpec) -> Tensor:
-    """s = H(x) with the surrogate's backward; x is the distance above threshold."""
-    return SpikeFunction.apply(x, surrogate.kind, surrogate.alpha)
+def spike(x: Tensor, surrogate: SurrogateSpec, rule: str = "gt") -> Tensor:
+    """s = H(x) under the fire ``rule`` with the surrogate's backward; x = h - v_th."""
+    return SpikeFunction.apply(x, surrogate.kind, surrogate.alpha, rule)

@@ -236,9 +236,13 @@ class LISpec(_LeakySpec, _NoResetMixin):
     reset: Literal["none"] = Field("none", description="none: a leaky integrator never resets")
     output: ClassVar[str] = "membrane"
     grid: ClassVar[dict[str, tuple[Any, ...]]] = {"detach_reset": (False,),
-                                                  "surrogate": (SurrogateSpec(),)}
+                                                  "surrogate": (SurrogateSpec(),),
+                                                  "fire": ("gt",)}
 
     @model_validator(mode="after")
     def _nothing_to_reset(self) -> LISpec:
         self._check_no_reset("a leaky integrator neither fires nor resets")
+        if self.fire != "gt":
+            raise ValueError("fire must be gt: a leaky integrator never fires, so it has no "
+                             "fire rule")
         return self

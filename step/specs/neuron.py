@@ -6,8 +6,14 @@ sequence at rest (:math:`v[0] = v_{reset}`) and at every step charges, fires, th
 .. math::
 
    h[t] = \mathrm{charge}(v[t-1], x[t]) \qquad
-   s[t] = H(h[t] - v_{th}) \;(\text{strict } >) \qquad
+   s[t] = H(h[t] - v_{th}) \qquad
    v[t] = \mathrm{reset}(h[t], s[t])
+
+Fire rule (``fire``): ``gt`` fires when :math:`h[t] > v_{th}` (strict: snnTorch, Norse,
+BrainCog, NIR), ``ge`` when :math:`h[t] \ge v_{th}` (SpikingJelly, and so the official code of
+every spiking transformer). They differ only on exact ties, which are common where a neuron
+sums spikes (an attention neuron at threshold 0.5 fed multiples of 0.125), so a model must use
+the rule of the code it reproduces. The surrogate gradient is the same under both rules.
 
 Reset modes: ``hard`` :math:`v = s\,v_{reset} + (1 - s)\,h`; ``soft`` :math:`v = h - s\,v_{th}`;
 ``none`` :math:`v = h`. With ``detach_reset`` the gradient does not flow through :math:`s`
@@ -34,6 +40,8 @@ from step.specs._base import Spec
 from step.specs.surrogate import SurrogateSpec
 
 ResetMode = Literal["hard", "soft", "none"]
+#: ``gt``: fire when h > v_threshold; ``ge``: fire when h >= v_threshold.
+FireRule = Literal["gt", "ge"]
 
 #: kind name -> spec class; filled by :func:`register_neuron`. New neuron kinds register here.
 NEURON_KINDS: dict[str, type[NeuronSpec]] = {}
@@ -54,6 +62,9 @@ class NeuronSpec(Spec):
     kind: str
     v_threshold: float = Field(1.0, description="firing threshold")
     v_reset: float = Field(0.0, description="reset and resting potential; initial membrane")
+    fire: FireRule = Field(
+        "gt", description="fire rule: gt fires when h > v_threshold, ge when h >= v_threshold"
+    )
     reset: ResetMode = Field("hard", description="hard, soft or none")
     detach_reset: bool = Field(False, description="stop the gradient through s in the reset")
     surrogate: SurrogateSpec = Field(default_factory=SurrogateSpec, description="backward of s")
@@ -128,6 +139,12 @@ class LIFSpec(_LeakySpec):
     Trace(spikes=[0, 0, 0], v=[0.5, 0.75, 0.875])
     >>> trace(LIFSpec(tau=2.0, reset="soft"), [2.0, 2.0, 2.0])
     Trace(spikes=[0, 1, 1], v=[1.0, 0.5, 0.25])
+
+    With ``fire="ge"`` the first step's h = 1 sits exactly on the threshold and fires (reset to
+    0); step 2 charges to h = (2 - 0)/2 = 1 again and fires again, and so does step 3.
+
+    >>> trace(LIFSpec(tau=2.0, fire="ge"), [2.0, 2.0, 2.0])
+    Trace(spikes=[1, 1, 1], v=[0.0, 0.0, 0.0])
     """
 
     kind: Literal["lif"] = "lif"
