@@ -279,28 +279,74 @@ def run_suite(
     backends: Sequence[Backend], cases: Sequence[Case],
     on_result: Callable[[CaseResult], None] | None = None,
     backend_info: dict[str, dict[str, Any]] | None = None, pattern: str | None = None,
+    workers: int = 1,
 ) -> SuiteReport:
-    """Run every case on every backend; ``on_result`` sees each outcome as it comes."""
+    """Run every case on every backend; ``on_result`` sees each outcome as it comes.
+
+    ``workers > 1`` splits the cases over that many processes (each computes its cases'
+    expectations and runs them on every backend, found again by name in the worker); the
+    results come back in the same order as with one process. Backends registered by hand
+    (:func:`step.registry.register_plugin`) exist only in this process: use one worker.
+    """
     from step.conformance.report_json import environment
 
     start = time.perf_counter()
-    cache: dict[str, Expected | BaseException] = {}
-    results: list[CaseResult] = []
-    for backend in backends:
-        for case in cases:
-            if case.id not in cache:
-                try:
-                    cache[case.id] = expected(case)
-                except Exception as err:
-                    cache[case.id] = err
-            res = run_case(backend, case, cache[case.id])
-            results.append(res)
-            if on_result is not None:
-                on_result(res)
+    if workers > 1 and len(cases) > 1:
+        results = _run_parallel(backends, cases, on_result, workers)
+    else:
+        results = []
+        cache: dict[str, Expected | BaseException] = {}
+        for backend in backends:
+            for case in cases:
+                if case.id not in cache:
+                    cache[case.id] = _expect(case)
+                res = run_case(backend, case, cache[case.id])
+                results.append(res)
+                if on_result is not None:
+                    on_result(res)
     info = dict(backend_info or {})
+    from step.registry import plugin_record
+
     for b in backends:
         info.setdefault(b.name, {"version": b.version(), "available": True, "reason": "",
-                                 "library": b.library})
+                                 "library": b.library, **plugin_record(b.name)})
     dtypes = sorted({c.dtype for c in cases}, key=lambda d: d != "float32")
     return SuiteReport(environment(info), info, results, list(cases), dtypes, pattern,
                        time.perf_counter() - start)
+
+
+def _expect(case: Case) -> Expected | BaseException:
+    try:
+        return expected(case)
+    except Exception as err:  # reported per backend as the reference's error
+        return err
+
+
+def _run_chunk(names: list[str], cases: list[Case]) -> list[CaseResult]:
+    """A worker's share: its cases on every backend, in (backend, case) order."""
+    from step.registry import get_backend
+
+    torch.set_num_threads(1)
+    exps = [_expect(c) for c in cases]
+    return [run_case(get_backend(n), c, e) for n in names for c, e in zip(cases, exps,
+                                                                          strict=True)]
+
+
+def _run_parallel(backends: Sequence[Backend], cases: Sequence[Case],
+                  on_result: Callable[[CaseResult], None] | None,
+                  workers: int) -> list[CaseResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    names = [b.name for b in backends]
+    # interleaved chunks: the costly kinds (HH) are spread over every worker
+    chunks = [list(cases[i::workers * 4]) for i in range(min(len(cases), workers * 4))]
+    order = {(b, c.id): k for k, (b, c) in enumerate((b, c) for b in names for c in cases)}
+    results: list[CaseResult] = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for future in as_completed([pool.submit(_run_chunk, names, ch) for ch in chunks]):
+            for res in future.result():
+                results.append(res)
+                if on_result is not None:
+                    on_result(res)
+    return sorted(results, key=lambda r: order[r.backend, r.case.id])

@@ -54,13 +54,17 @@ def role_specs(cfg: StudyConfig) -> dict[str, Any]:
 
 def support_of(backend: str, specs: dict[str, Any]) -> tuple[dict[str, dict], str | None]:
     """Each role's support on ``backend``, and the reason to skip it (None: it can train)."""
-    from step.registry import get_backend
+    from step.registry import get_backend, guarded_support
     from step.support import Level
 
     b = get_backend(backend)
     table, reasons = {}, []
     for role, spec in specs.items():
-        s = b.neuron_support(spec)
+        s, error = guarded_support(b, spec)
+        if s is None:  # a raising plugin: this backend's row says why, the study goes on
+            table[role] = {"forward": "error", "gradient": "error", "reason": error}
+            reasons.append(f"{role}: {error}")
+            continue
         table[role] = s.to_dict()
         if s.forward is Level.UNSUPPORTED:
             reasons.append(f"{role}: forward unsupported ({s.forward_how})")
