@@ -160,9 +160,17 @@ def before_horizon(exp: Expected, seen: Seen, horizon: int) -> tuple[Expected, S
 
 
 def _trace(case: Case, exp: Expected, seen: Seen, verdict: Verdict) -> dict[str, Any]:
-    """One neuron's input, spikes, membrane (and input gradient) from both sides, for plots."""
-    obs = seen.observations[0]
+    """One neuron's input, spikes, membrane (and input gradient) from both sides, for plots.
+
+    For a failing case: the run (``where``) and the neuron of the first divergence, so the
+    plot shows where the backend parts from the reference (a state-reset failure in the
+    second run plots that run); otherwise, or when the divergence has no neuron index (a
+    parameter's gradient), the reference's busiest neuron.
+    """
     div = verdict.divergence
+    obs = seen.observations[0]
+    if div is not None:
+        obs = next((o for o in seen.observations if o.where == div.where), obs)
     if div is not None and len(div.index) == exp.x.dim() - 1 and div.where in ("", obs.where):
         index = div.index
     else:  # the busiest neuron of the reference: a plot worth looking at
@@ -181,6 +189,7 @@ def _trace(case: Case, exp: Expected, seen: Seen, verdict: Verdict) -> dict[str,
         "x": column(ref_rows), "s_ref": column(exp.spikes[:, obs.rows]),
         "v_ref": column(exp.v[:, obs.rows]), "s_got": column(obs.spikes),
         "v_got": column(obs.v_seq) if obs.v_seq is not None else None,
+        "first_t": div.t if div is not None else None,
     }
     if "x" in seen.grads and seen.grads["x"] is not None and "x" in exp.grads:
         out["g_ref"], out["g_got"] = column(exp.grads["x"]), column(seen.grads["x"])
