@@ -32,6 +32,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -284,8 +285,9 @@ def dyadic(T: int, B: int, N: int, unit: float, gen: torch.Generator,
 
 
 #: Specs whose arithmetic stays exact on dyadic inputs (tau = 2, powers of two), per kind.
-#: Kinds left out cannot produce an exact tie: an exponential (EIF, HD-LIF's EIF expert),
-#: sigmoid gates (GLIF), 0.04 v^2 (Izhikevich), a continuous crossing (HH), no threshold (LI).
+#: Kinds left out cannot produce a tie on a grid: an exponential (EIF, HD-LIF's EIF expert),
+#: sigmoid gates (GLIF), 0.04 v^2 (Izhikevich), a continuous crossing (HH) get a constructed
+#: tie (:data:`CONSTRUCTED_TIES`); LI never fires.
 TIE_SPECS: dict[str, tuple[NeuronSpec, ...]] = {
     "if": (IFSpec(), IFSpec(reset="soft"), IFSpec(v_threshold=0.5, v_reset=-0.25)),
     "lif": (LIFSpec(tau=2.0), LIFSpec(tau=2.0, reset="soft"),
@@ -301,9 +303,72 @@ TIE_SPECS: dict[str, tuple[NeuronSpec, ...]] = {
 }
 
 
+def first_step_margin(spec: NeuronSpec, level: float) -> float:
+    """h - v_th of the oracle's first step from rest under a constant input ``level``
+    (float64; for HH the membrane after the step minus the detection level)."""
+    from .oracle import oracle_parameters, oracle_run
+
+    x = torch.full((1, 1, 1), level, dtype=torch.float64)
+    with torch.no_grad():
+        _, v, margin, _ = oracle_run(spec, x, oracle_parameters(spec, torch.float64))
+    if spec.kind == "hh":  # the crossing's margin is the nearer of before and after: use after
+        return float(v.flatten()[0]) - spec.v_threshold
+    return float(margin.flatten()[0])
+
+
+@cache
+def tie_level(spec: NeuronSpec) -> float | None:
+    """A float64 input that charges a resting neuron exactly onto its threshold in one step,
+    found by bisection over the input and a walk over the neighbouring floats (None if no
+    float lands exactly: then no exact tie is reachable from rest)."""
+    lo, hi = -50.0, 500.0  # 50 below and 500 above rest: every kind's input range, finite
+    if not first_step_margin(spec, lo) < 0 < first_step_margin(spec, hi):
+        return None
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if first_step_margin(spec, mid) < 0 else (lo, mid)
+    x = lo
+    for _ in range(256):  # the margin moves by about an ulp per float: look around
+        if first_step_margin(spec, x) == 0.0:
+            return x
+        x = float(np.nextafter(x, np.inf))
+    return None
+
+
+@register_drive("first-step-tie")
+def first_step_tie(T: int, B: int, N: int, unit: float, gen: torch.Generator,
+                   spec: NeuronSpec) -> Tensor:
+    """The constant input whose first charge from rest is exactly ``v_th`` (float64 only):
+    for kinds whose arithmetic never gives a tie on a grid (exponentials, sigmoid gates,
+    0.04 v^2, an Euler crossing), the tie is constructed instead."""
+    level = tie_level(spec.model_copy(update={"fire": "gt"}))
+    if level is None:
+        raise ValueError(f"no float64 input puts a resting {spec.kind} exactly on its threshold")
+    return torch.full((T, B, N), level, dtype=torch.float64)
+
+
+#: Kinds whose exact tie is constructed (``first-step-tie``), with the spec it is built on.
+CONSTRUCTED_TIES: dict[str, NeuronSpec] = {
+    "eif": NEURON_KINDS["eif"](), "hdlif": NEURON_KINDS["hdlif"](),
+    "glif": GLIFSpec(T=4), "izhikevich": NEURON_KINDS["izhikevich"](),
+    # detection at -32 mV: near 0 mV a float's spacing is far finer than one input step moves
+    # v, so no input lands exactly on 0; at -32 mV one does
+    "hh": HHSpec(dt=0.05, substeps=10, v_threshold=-32.0),
+}
+
+
 def tie_cases(kind: str, label: str) -> list[Case]:
-    """Dyadic drives on exact specs, under each fire rule, in both dtypes, no allowance."""
+    """Dyadic drives on exact specs, under each fire rule, in both dtypes, no allowance; a
+    constructed first-step tie (float64) where no grid gives one."""
     cases = []
+    if kind in CONSTRUCTED_TIES:
+        spec = CONSTRUCTED_TIES[kind]
+        for rule in _literal(type(spec), "fire"):
+            cases.append(Case(f"{kind}-tie-{rule}", spec.model_copy(update={"fire": rule}),
+                              "first-step-tie", "multi-step", label, T=4,
+                              strict_threshold=True, dtypes=("float64",)))
     for i, spec in enumerate(TIE_SPECS.get(kind, ())):
         for rule in _literal(type(spec), "fire"):
             s = spec.model_copy(update={"fire": rule})
