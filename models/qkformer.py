@@ -16,7 +16,17 @@ A three-stage hierarchy with channels ``D/4, D/2, D``. As its CIFAR code builds 
 - the head averages the tokens and time, no neuron; init trunc-normal(0.02) on the head only.
 
 Where this differs from the code: the code hard-codes ``num_heads = [8, 8, 8]`` and ignores the
-argument (the published STEP inherited that); here ``num_heads`` is used. The paper's Table 1
+argument (the published STEP inherited that); here ``num_heads`` is used. And the code has a bug
+that is not reproduced: its last-stage attention (``Spiking_Self_Attention``) fires the output
+neuron ``proj_lif`` on ``x.flatten(0, 1)``, ``[T*B, C, N]``, which a multi-step neuron reads as
+``T*B`` time steps, so every image starts from the membrane the previous image of the batch left
+and its logits depend on the other images in the batch (running one image alone instead of in a
+batch of two changes its logits by 3e-2 to 1e-1 in the CIFAR model HST-4-384 with random,
+BatchNorm-calibrated weights, by 8e-3 in the small golden configuration). Here that neuron
+fires on ``[T, B, C, N]``, as every other neuron of the model: one image's logits do not depend
+on its batch. The golden file that pins this model to the official code
+(``tests/data/official_qkformer.pt``) comes from the official code with that one line fixed;
+with it, step computes the official logits and gradients to 1e-9 in float64. The paper's Table 1
 lists 6.74 M for CIFAR, the CIFAR-100 model (6,740,884 here and in the code; CIFAR-10 6,706,234).
 ImageNet: the code's ImageNet embedding (``patch_size`` 16, extra stem convolutions) is not
 reproduced; the ``imagenet`` preset keeps this CIFAR structure with two max-pools after the
@@ -43,6 +53,10 @@ from step.models.blocks import (
 )
 from step.models.config import TransformerConfig, lif
 from torch import Tensor, nn
+
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_qkformer.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "zhouchenlin2096/QKFormer@c2a00e8e54538e76f5954614a60c1d53824bbee9"
 
 Attention = Literal["ssa", "sdsa", "qk_token"]
 

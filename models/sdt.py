@@ -29,6 +29,10 @@ from step.models._registry import register_model
 from step.models.config import lif
 from step.models.spikformer import SpikingViT, SpikingViTConfig, _presets
 
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_sdt.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "BICLab/Spike-Driven-Transformer@3faa82272eb499e4d56ea77707d4536e7c69a54b"
+
 
 class SDTConfig(SpikingViTConfig):
     """Spike-driven Transformer defaults (every field can still be overridden)."""

@@ -40,6 +40,10 @@ from step.models.config import TransformerConfig, lif
 from step.models.embeddings import SPS
 from torch import Tensor, nn
 
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_spikformer.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "ZK-Zhou/spikformer@621268981827af47aa666c1b5f774de4281d90ad"
+
 
 class SpikingViTConfig(TransformerConfig):
     """A single-stage spiking ViT (Spikformer, SDT, Spikingformer and their mixtures)."""

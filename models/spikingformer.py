@@ -27,6 +27,10 @@ from step.models._registry import register_model
 from step.models.config import lif
 from step.models.spikformer import SpikingViT, SpikingViTConfig, _presets
 
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_spikingformer.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "zhouchenlin2096/Spikingformer@4378623b82bb1999b137244950ad648566e148fd"
+
 
 class SpikingformerConfig(SpikingViTConfig):
     """Spikingformer defaults (every field can still be overridden)."""

@@ -40,6 +40,10 @@ from step.models.blocks import Neurons, SpikingModel, conv_bn, max_pool, trunc_n
 from step.models.config import TransformerConfig, lif
 from torch import Tensor, nn
 
+#: The official code this model's presets reproduce; its golden file is
+#: tests/data/official_spikingresformer.pt (tests/test_official_equivalence.py).
+OFFICIAL_CODE = "xyshi2000/SpikingResformer@3f751275dedfda8b0a4ed0bf50e85e02a4335f3e"
+
 _ATAN = {"kind": "atan", "alpha": 2.0}
 
 

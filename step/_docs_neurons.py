@@ -1,4 +1,5 @@
-"""docs/neurons.md: every neuron's equations and which backend runs it, rendered from the code.
+"""docs/neurons.md: every neuron's equations, which backend runs it, and how its "as published"
+preset differs from the canonical defaults, rendered from the code.
 
 The equations are the spec docstrings (the text the reference is tested against); the support
 table asks each built-in adapter's ``neuron_support`` about the kind's default spec, so the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any
 
 #: The built-in backends, in the page's column order (third-party plugins are left out so
 #: that the page does not depend on what else is installed).
@@ -72,6 +74,52 @@ def support_rows() -> tuple[list[str], list[tuple[str, list[str]]], list[str]]:
     return backends, rows, notes
 
 
+def _value(value: Any) -> str:
+    if isinstance(value, dict) and "kind" in value:  # a surrogate
+        return f"{value['kind']}({value.get('alpha')})"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def published_cell(kind: str) -> str:
+    """The support table's "as published" column: the fields the preset changes."""
+    from step.specs import PUBLISHED
+    from step.specs.as_published import differences
+
+    if kind not in PUBLISHED:
+        return "-"
+    changed = [name for name, _, _ in differences(kind)]
+    return ", ".join(f"`{n}`" for n in changed) if changed else "= canonical"
+
+
+def render_published() -> list[str]:
+    """Every difference between canonical defaults and "as published" presets, with sources."""
+    from step.specs import PUBLISHED
+    from step.specs.as_published import differences
+
+    lines = ["## As published", "",
+             "`step.specs.published(kind)` is the spec of a named neuron as its authors' code "
+             "runs it (fire rule, reset detaching, initial values, parameter defaults); the "
+             "canonical defaults above are this project's. The ML kinds' presets are checked "
+             "against golden traces of that code (tests/data/zoo/, within 1e-12 in float64). "
+             "Below: every field where the two differ, the source, and what no field "
+             "expresses.", "",
+             "| kind | field | canonical | as published |", "|---|---|---|---|"]
+    for kind in PUBLISHED:
+        for name, canonical, preset in differences(kind):
+            lines.append(f"| `{kind}` | `{name}` | {_value(canonical)} | {_value(preset)} |")
+    lines += ["", "Sources:", ""]
+    for kind, entry in PUBLISHED.items():
+        text = f"- `{kind}`: {entry.source}."
+        if entry.golden:
+            text += f" Golden trace: {entry.golden}."
+        if entry.remaining:
+            text += f" Not expressed by the preset: {entry.remaining}."
+        lines.append(text)
+    return lines + [""]
+
+
 def render_neurons() -> str:
     from step.specs import NEURON_KINDS
 
@@ -87,12 +135,14 @@ def render_neurons() -> str:
              "of a kind can change the answer: `step trace --neuron KIND --backend all` and "
              "`step conformance` ask the adapters about a concrete spec.", ""]
     backends, rows, notes = support_rows()
-    lines += ["| kind | output | " + " | ".join(backends) + " |",
-              "|---|---|" + "---|" * len(backends)]
+    lines += ["| kind | output | as published | " + " | ".join(backends) + " |",
+              "|---|---|---|" + "---|" * len(backends)]
     for kind, cells in rows:
         output = NEURON_KINDS[kind].output
-        lines.append(f"| `{kind}` | {output} | " + " | ".join(cells) + " |")
+        lines.append(f"| `{kind}` | {output} | {published_cell(kind)} | "
+                     + " | ".join(cells) + " |")
     lines += [""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)] + [""]
+    lines += render_published()
     for kind, cls in NEURON_KINDS.items():
         learnable = cls.learnable
         lines += [f"## `{kind}` ({cls.__name__})", "", equations(cls), ""]

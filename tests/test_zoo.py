@@ -362,7 +362,7 @@ BAD_SPECS = [
     ({"kind": "psn", "learn_threshold": True}, "bias b is its learnt threshold"),
     ({"kind": "izhikevich", "dt": 0}, "dt must be > 0"),
     ({"kind": "izhikevich", "v_threshold": -70}, "must be above v_reset"),
-    ({"kind": "hh", "dt": 0.5}, "unstable at larger steps"),
+    ({"kind": "hh", "dt": 0.5}, "Euler on the membrane is unstable"),
     ({"kind": "hh", "substeps": 0}, "substeps must be >= 1"),
 ]
 

@@ -4,7 +4,8 @@
   ``mem += dt (0.04 mem^2 + 5 mem - u + 140 + x)`` then ``u += dt (a b mem - a u)`` with the new
   ``mem``, and ``calc_spike`` fires on ``mem - threshold`` and sets ``mem = c``, ``u += d``
   with the spike detached: the canonical update in canonical units (mV), so only the initial
-  state is set by the adapter (``mem = c``, ``u = b c``; BrainCog's ``n_reset`` starts from 0).
+  state is set by the adapter (``mem = v_init``, ``u = b v_init``, ``v_init`` = c unless the
+  spec gives it; BrainCog's ``n_reset`` starts from 0).
   The reset is always detached, so ``detach_reset=False`` has no BrainCog gradient.
 - Hodgkin-Huxley: unsupported. BrainCog's ``HHNode`` resets the membrane to 0 after each
   spike, starts from a random membrane with closed gates, and divides the gate rates by 10 in
@@ -42,8 +43,8 @@ def zoo_plan(spec: NeuronSpec) -> BrainCogPlan:
     if spec.kind != "izhikevich":
         why = _MISSING.get(spec.kind, f"BrainCog has no {spec.kind} neuron")
         return BrainCogPlan(Support.unsupported(why))
-    node = ("BrainCog IzhNode (threshold = v_peak, c = v_reset, a, b, d, dt; initial mem = c, "
-            "u = b c set by the adapter)")
+    node = ("BrainCog IzhNode (threshold = v_peak, c = v_reset, a, b, d, dt; initial mem = "
+            "v_init (c by default), u = b mem set by the adapter)")
     support = Support(Level.NATIVE, Level.NATIVE, node, node)
     if not spec.detach_reset:
         support = support.combine(Support(Level.NATIVE, Level.UNSUPPORTED, "", (

@@ -41,8 +41,8 @@ class BrainCogIzhikevich(NeuronModule):
         self._set_threshold(x)
         node.n_reset()
         if state is None:
-            node.mem = torch.full_like(x[0], spec.v_reset)
-            node.u = torch.full_like(x[0], spec.b * spec.v_reset)
+            node.mem = torch.full_like(x[0], spec.initial_v)
+            node.u = torch.full_like(x[0], spec.b * spec.initial_v)
         else:
             node.mem, node.u = state["v"], state["u"]
         spikes, vs = [], []

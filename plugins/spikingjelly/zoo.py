@@ -70,9 +70,12 @@ def zoo_support(spec: NeuronSpec) -> Support:
     sg_level, sg_how = _surrogate_support(spec.surrogate)
     if kind in ("ilif", "nilif"):
         sg_level, sg_how = NATIVE, "MultiLevelSpikeCount's straight-through window [0, D]"
-        sign = "+inf" if spec.fire == "gt" else "-inf"
-        how += (f"; unit nudged to nextafter(v_threshold, {sign}) so that torch.round, which "
-                f"rounds half levels to even, counts ties as fire={spec.fire}")
+        if spec.round_ties == "even":
+            how += "; torch.round's ties to even as the spec asks (round_ties=even)"
+        else:
+            sign = "+inf" if spec.fire == "gt" else "-inf"
+            how += (f"; unit nudged to nextafter(v_threshold, {sign}) so that torch.round, "
+                    f"which rounds half levels to even, counts ties as fire={spec.fire}")
         if spec.decay_input:
             how += "; input fed as x/tau (decay_input=True)"
         if kind == "nilif":

@@ -86,10 +86,13 @@ class ILIF(_Zoo):
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec = self.spec
         xs = x / spec.tau if spec.decay_input else x
-        # torch.round rounds half levels to even, which is neither rule: nudge the unit one ulp
-        # up (gt: a tie rounds down) or down (ge: a tie rounds up) so that no tie remains.
-        unit = library_threshold(spec.v_threshold, x.dtype, spec.fire,
-                                 "ge" if spec.fire == "gt" else "gt")
+        if spec.round_ties == "even":  # torch.round's own ties, as the spec asks
+            unit = float(spec.v_threshold)
+        else:
+            # torch.round rounds half levels to even, which is neither rule: nudge the unit one
+            # ulp up (gt: a tie rounds down) or down (ge: a tie rounds up) so no tie remains.
+            unit = library_threshold(spec.v_threshold, x.dtype, spec.fire,
+                                     "ge" if spec.fire == "gt" else "gt")
         c, v_last, v_seq = self._functional.ilif_multi_step(
             xs, self._v0(x, state), float(spec.tau), unit,
             self.surrogate_function, spec.detach_reset, record_v)
@@ -154,16 +157,17 @@ class GLIF(_Zoo):
 
 
 class PSN(_Zoo):
-    """SpikingJelly's neuron.PSN, its weight and bias set to the canonical initial values."""
+    """SpikingJelly's neuron.PSN; W identity unless init_weight keeps the library's draw."""
 
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
         super().__init__(spec, backend)
         neuron = backend.import_library("spikingjelly.activation_based.neuron")
         self.psn = neuron.PSN(spec.T, self.surrogate_function)
-        init = psn_parameters(spec, torch.get_default_dtype())
         with torch.no_grad():
-            self.psn.weight.copy_(init["weight"])
-            self.psn.bias.copy_(init["bias"].unsqueeze(-1))
+            # init_weight="kaiming_uniform" keeps the library's own draw (nn.Linear's)
+            if spec.init_weight == "identity":
+                self.psn.weight.copy_(psn_parameters(spec, torch.get_default_dtype())["weight"])
+            self.psn.bias.fill_(-spec.v_threshold)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         from step.errors import InputError

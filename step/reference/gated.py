@@ -60,9 +60,9 @@ def glif_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
     decay = spec.init_linear_decay if spec.init_linear_decay is not None \
         else spec.v_threshold / (2 * spec.T)
     subreset = spec.init_v_subreset if spec.init_v_subreset is not None else spec.v_threshold
-    scalar = {"alpha": spec.init_gate, "beta": spec.init_gate, "gamma": spec.init_gate,
-              "tau": spec.init_tau, "v_threshold": spec.v_threshold, "linear_decay": decay,
-              "v_subreset": subreset}
+    alpha, beta, gamma = spec.initial_gates
+    scalar = {"alpha": alpha, "beta": beta, "gamma": gamma, "tau": spec.init_tau,
+              "v_threshold": spec.v_threshold, "linear_decay": decay, "v_subreset": subreset}
     params = {k: torch.tensor(logit(v), dtype=dtype) for k, v in scalar.items()}
     params["conduct"] = torch.full((spec.T,), logit(spec.init_conduct), dtype=dtype)
     return params
@@ -136,9 +136,14 @@ register_dynamics("hdlif", Dynamics(
 
 # -- PSN ---------------------------------------------------------------------------------------
 def psn_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
-    """W = identity (each step sees its own input), b = -v_threshold."""
-    return {"weight": torch.eye(spec.T, dtype=dtype),
-            "bias": torch.full((spec.T,), -spec.v_threshold, dtype=dtype)}
+    """b = -v_threshold; W = identity (each step sees its own input), or drawn as
+    ``nn.Linear(T, T)`` draws its weight (the same numbers for the same torch seed)."""
+    bias = torch.full((spec.T,), -spec.v_threshold, dtype=dtype)
+    if spec.init_weight == "identity":
+        return {"weight": torch.eye(spec.T, dtype=dtype), "bias": bias}
+    weight = torch.empty(spec.T, spec.T, dtype=dtype)
+    torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5))  # nn.Linear.reset_parameters
+    return {"weight": weight, "bias": bias}
 
 
 def psn_sequence(spec: NeuronSpec, x: Tensor, p: Params) -> Run:

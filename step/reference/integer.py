@@ -20,25 +20,34 @@ from step.specs import NeuronSpec
 
 class IntegerSpike(torch.autograd.Function):
     """C = clamp(ceil(u - 1/2), 0, D) (``gt``) or clamp(floor(u + 1/2), 0, D) (``ge``: a level
-    also fires exactly at its boundary) forward; straight-through on 0 <= u <= D backward."""
+    also fires exactly at its boundary), or clamp(round(u), 0, D) (``ties="even"``: torch.round,
+    half levels to the even count) forward; straight-through on 0 <= u <= D backward."""
 
     @staticmethod
-    def forward(ctx, u: Tensor, levels: int, rule: str = "gt") -> Tensor:  # type: ignore[override]
+    def forward(ctx, u: Tensor, levels: int, rule: str = "gt",  # type: ignore[override]
+                ties: str = "fire") -> Tensor:
         ctx.save_for_backward(u)
         ctx.levels = levels
-        count = torch.floor(u + 0.5) if rule == "ge" else torch.ceil(u - 0.5)
-        return torch.clamp(count, 0, levels)
+        if ties == "even":
+            count = torch.round(u)
+        else:
+            count = torch.floor(u + 0.5) if rule == "ge" else torch.ceil(u - 0.5)
+        # + 0.0 turns the -0.0 that ceil and round give on (-0.5, 0.5) (and clamp keeps)
+        # into +0.0
+        return torch.clamp(count, 0, levels) + 0.0
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
         (u,) = ctx.saved_tensors
         window = (u >= 0) & (u <= ctx.levels)
-        return grad * window.to(grad.dtype), None, None
+        return grad * window.to(grad.dtype), None, None, None
 
 
-def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, rule: str = "gt") -> Tensor:
-    """The integer spike count of membrane ``h`` under the fire ``rule`` (module docstring)."""
-    return IntegerSpike.apply(h / v_threshold, levels, rule)
+def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, rule: str = "gt",
+                ties: str = "fire") -> Tensor:
+    """The integer spike count of membrane ``h`` under the fire ``rule`` (module docstring);
+    ``ties="even"`` rounds half levels to the even count instead."""
+    return IntegerSpike.apply(h / v_threshold, levels, rule, ties)
 
 
 def count_margin(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
@@ -52,7 +61,7 @@ def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[T
                                                                                Tensor, Tensor]:
     th = _threshold(spec, p)
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
-    c = spike_count(h, th, spec.max_spikes, spec.fire)
+    c = spike_count(h, th, spec.max_spikes, spec.fire, spec.round_ties)
     cr = c.detach() if spec.detach_reset else c
     return c, h - cr * th, count_margin(h.detach(), th, spec.max_spikes), h
 

@@ -35,6 +35,8 @@ from step.specs.lif_variants import ALIFSpec, CUBALIFSpec, EIFSpec, KLIFSpec, LI
 from step.specs.integer import ILIFSpec, NILIFSpec  # isort: skip
 from step.specs.gated import CLIFSpec, GLIFSpec, HDLIFSpec, PSNSpec  # isort: skip
 from step.specs.biophysical import HHSpec, IzhikevichSpec  # isort: skip
+# The authors' presets of the named kinds (after every kind is registered).
+from step.specs.as_published import PUBLISHED, Published, published  # isort: skip
 
 __all__ = [
     "ALIFSpec", "CLIFSpec", "CUBALIFSpec", "EIFSpec", "GLIFSpec", "HDLIFSpec", "HHSpec",
@@ -43,7 +45,6 @@ __all__ = [
     "DeltaEncoderSpec", "DirectEncoderSpec", "EncoderSpec", "IFSpec", "LIFSpec",
     "LatencyEncoderSpec", "NeuronSpec", "PLIFSpec", "PhaseEncoderSpec", "RateEncoderSpec", "Spec",
     "SurrogateSpec", "apply_assignments", "format_validation_error", "load_mapping", "load_yaml",
-    "parse_encoder",
-    "parse_neuron",
+    "PUBLISHED", "Published", "parse_encoder", "parse_neuron", "published",
     "register_neuron",
 ]

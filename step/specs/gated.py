@@ -84,7 +84,10 @@ class GLIFSpec(NeuronSpec):
     :math:`U[t]` before it. Initial values: gates ``init_gate``, :math:`\tau` ``init_tau``,
     :math:`v_{th}` ``v_threshold``, :math:`l = v_{th}/(2T)`, :math:`r = v_{th}`,
     :math:`g_t` ``init_conduct`` (the paper's and SpikingJelly's defaults, gates at 0.5
-    instead of random).
+    instead of random). The authors' script starts the gates at (0.45, 0.35, 0.45) (its
+    ``--gate 0.6 0.8 0.6``, mapped to :math:`p = (g - 0.5)/2 + 0.5` and stored as
+    :math:`\ln(1/p - 1)`, whose sigmoid is :math:`1 - p`) and the linear leak at
+    :math:`v_{th}/8` whatever T is (``published("glif")``).
 
     STEP's version keeps the gates static, which collapses the model to an IF with a linear
     leak and a soft reset (a bug); here every gate is learnt, as in the paper.
@@ -103,7 +106,9 @@ class GLIFSpec(NeuronSpec):
     T: int = Field(4, description="number of time steps (one learnt conductance per step)")
     v_threshold: float = Field(0.5, description="initial threshold, in (0, 1)")
     reset: Literal["gated"] = Field("gated", description="gated: a learnt mix of hard and soft")
-    init_gate: float = Field(0.5, description="initial alpha, beta and gamma, in (0, 1)")
+    init_gate: float | tuple[float, float, float] = Field(
+        0.5, description="initial alpha, beta and gamma (one value for all three, or a "
+                         "triple), each in (0, 1)")
     init_tau: float = Field(0.25, description="initial multiplicative leak tau, in (0, 1)")
     init_conduct: float = Field(0.5, description="initial conductance g_t, in (0, 1)")
     init_linear_decay: float | None = Field(
@@ -119,17 +124,25 @@ class GLIFSpec(NeuronSpec):
     def _gated_ranges(self) -> GLIFSpec:
         if self.T < 1:
             raise ValueError(f"T must be >= 1 (the number of time steps), got {self.T}")
-        for name in ("v_threshold", "init_gate", "init_tau", "init_conduct",
-                     "init_linear_decay", "init_v_subreset"):
+        for name in ("v_threshold", "init_tau", "init_conduct", "init_linear_decay",
+                     "init_v_subreset"):
             value = getattr(self, name)
             if value is not None:
                 _open_unit(name, value)
+        for gate, value in zip(("alpha", "beta", "gamma"), self.initial_gates, strict=True):
+            _open_unit(f"init_gate ({gate})", value)
         if self.learn_threshold:
             raise ValueError("learn_threshold must be false: GLIF always learns its threshold")
         if self.v_reset != 0.0:
             raise ValueError(f"v_reset must be 0: GLIF starts at 0 and resets through its "
                              f"gates, got {self.v_reset}")
         return self
+
+    @property
+    def initial_gates(self) -> tuple[float, float, float]:
+        """(alpha, beta, gamma) at initialisation, after the sigmoid."""
+        g = self.init_gate
+        return (g, g, g) if isinstance(g, float) else g
 
 
 @register_neuron
@@ -196,7 +209,10 @@ class PSNSpec(NeuronSpec):
     is no membrane and no reset; ``v`` reports the pre-activation :math:`H` (so ``v > 0`` is
     exactly where it fires) and the final state is :math:`H[T-1]`. Initial values:
     :math:`W = I` (each step sees only its own input), :math:`b = -v_{th}`, so a fresh PSN
-    fires where :math:`x > v_{th}`. The input must have exactly ``T`` steps, and a call
+    fires where :math:`x > v_{th}`. The authors (and SpikingJelly) draw :math:`W` as
+    ``nn.Linear(T, T)`` does (``init_weight="kaiming_uniform"``: uniform on
+    :math:`\pm 1/\sqrt{T}`, drawn from torch's global generator) with :math:`b = -1`; a
+    fresh PSN then fires much less often. The input must have exactly ``T`` steps, and a call
     cannot continue another (a non-causal W needs the whole sequence).
 
     Hand trace (T 3, input 0.5, 2, 1): H = 0.5 - 1, 2 - 1, 1 - 1 = -0.5, 1, 0; only the
@@ -210,6 +226,9 @@ class PSNSpec(NeuronSpec):
     kind: Literal["psn"] = "psn"
     T: int = Field(4, description="number of time steps: W is T x T")
     reset: Literal["none"] = Field("none", description="none: PSN has no membrane to reset")
+    init_weight: Literal["identity", "kaiming_uniform"] = Field(
+        "identity", description="initial W: identity, or kaiming_uniform (PyTorch's nn.Linear "
+                                "default, the authors' and SpikingJelly's choice)")
     learnable: ClassVar[dict[str, str]] = {"weight": "W [T, T]", "bias": "b [T]"}
     grid: ClassVar[dict[str, tuple[Any, ...]]] = {"detach_reset": (False,)}
 

@@ -23,6 +23,10 @@ class _IntegerSpec(_LeakySpec):
                                                  "code); the paper adds it undivided")
     reset: Literal["soft"] = Field("soft", description="soft: the reset subtracts C v_threshold")
     max_spikes: int = Field(4, description="D, the largest spike count per step (>= 1)")
+    round_ties: Literal["fire", "even"] = Field(
+        "fire", description="a membrane exactly on a level boundary (k - 1/2) v_threshold: "
+                            "fire (the fire rule decides), or even (torch.round, ties to the "
+                            "even count: the authors' code)")
     surrogate: SurrogateSpec = Field(
         default_factory=lambda: SurrogateSpec(kind="straight_through"),
         description="fixed: straight_through (dC/dh = 1/v_threshold on 0 <= h <= D v_threshold)")
@@ -68,7 +72,10 @@ class ILIFSpec(_IntegerSpec):
 
     :math:`C` is :math:`\mathrm{round}(\mathrm{clip}(h / v_{th}, 0, D))` read with the strict
     rule: a level counts only when the membrane is strictly above its boundary (at exactly
-    1.5 the count is 1; ``torch.round`` would give 2). Backward: straight-through,
+    1.5 the count is 1; ``torch.round`` would give 2). ``round_ties="even"`` rounds as
+    ``torch.round`` does, ties to the even count (1.5 gives 2, 2.5 gives 2), as the authors'
+    code (SpikeYOLO's ``MultiSpike4``), which also detaches the count in the reset
+    (``published("ilif")``). Backward: straight-through,
     :math:`\partial C/\partial h = 1/v_{th}` on :math:`0 \le h \le D v_{th}`, zero outside.
 
     Where: :math:`D` ``max_spikes``, :math:`C` the count the neuron outputs,

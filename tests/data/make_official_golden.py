@@ -1,0 +1,384 @@
+"""Regenerate ``official_<model>.pt``: golden data from the official spiking-transformer code.
+
+Not part of the test suite and never imported by step: it runs the *official* repositories
+(checked out outside this repository, see ``README.md`` here for the commits and the edits) and
+writes what ``tests/test_official_equivalence.py`` compares step's models with. Nothing here
+comes from step, so the golden files are an independent expectation.
+
+Usage (from the repository root, with the official checkouts under ``SRC``)::
+
+    python tests/data/make_official_golden.py --src SRC [--only spikformer ...]
+
+What it does for each model, all in float64 on CPU:
+
+1. copies the official model file(s) into a temporary folder and applies the listed text edits
+   (each must match exactly as often as stated, so a changed upstream file fails loudly);
+   ``spikingjelly.clock_driven`` (removed in SpikingJelly 2.0) is provided by a small module
+   that maps ``MultiStepLIFNode(**kw)`` to ``activation_based.neuron.LIFNode(step_mode="m",
+   **kw)`` and drops the ``backend="cupy"`` argument (torch kernels);
+2. builds the small configuration with ``torch.manual_seed(0)`` (the official init), then gives
+   every BatchNorm a random affine (weight U(0.5, 1.5), bias U(-0.5, 1.5), seed 1) and
+   calibrates its running statistics on four random batches in training mode (momentum
+   ``None``: the exact average; the official momentum is restored afterwards), so that eval
+   mode fires at training-like rates and two BatchNorms of one shape never look alike;
+3. records the modules the official forward never calls (forward hooks);
+4. saves the state_dict, the input ``randn(2, 3, S, S)`` (seed 2) and targets, the eval logits,
+   then one training-mode forward with cross-entropy on the logits (the time-averaged output)
+   and the gradients of a few named parameters, plus the training logits and loss;
+5. measures how much the fire rule matters: the largest change of the eval logits when every
+   neuron fires at ``>`` instead of SpikingJelly's ``>=`` (threshold moved one ulp up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+FORMAT = 1
+
+SHIM = '''"""spikingjelly.clock_driven.neuron (removed in SpikingJelly 2.0) on activation_based."""
+from spikingjelly.activation_based import neuron
+
+
+def MultiStepLIFNode(*args, backend="torch", **kwargs):
+    return neuron.LIFNode(*args, step_mode="m", **kwargs)
+
+
+def MultiStepParametricLIFNode(*args, backend="torch", **kwargs):
+    return neuron.ParametricLIFNode(*args, step_mode="m", **kwargs)
+'''
+
+CLOCK_DRIVEN = "from spikingjelly.clock_driven.neuron import"
+SHIMMED = "from _clock_driven_neuron import"
+
+#: The one line of QKFormer fixed here: its last-stage attention fires ``proj_lif`` on
+#: ``[T*B, C, N]``, which a multi-step neuron reads as T*B time steps (each image then starts
+#: from the membrane the previous image left). Fired on ``[T, B, C, N]`` instead.
+QKFORMER_BUG = ("x = self.proj_lif(self.proj_bn(self.proj_conv(x))).reshape(T,B,C,W,H)")
+QKFORMER_FIX = ("x = self.proj_lif(self.proj_bn(self.proj_conv(x)).reshape(T,B,C,N))"
+                ".reshape(T,B,C,W,H)")
+
+
+@dataclass
+class Official:
+    """One official model: where it lives, the edits, how to build and read it."""
+
+    repo: str
+    folder: str  # checkout folder name under --src
+    files: list[str]  # copied, relative to the checkout; the first one is imported
+    builder: str  # class or function in the imported file
+    kwargs: dict[str, Any]
+    grads: list[str]  # parameters whose gradients are stored
+    edits: list[tuple[str, str, str, int]] = field(default_factory=list)  # file, old, new, count
+    extra_kwargs: Callable[[ModuleType], dict[str, Any]] | None = None
+    logits: Callable[[Any], Any] = staticmethod(lambda out: out)  # type: ignore[assignment]
+    img_size: int = 32
+    bn_bias: tuple[float, float] = (-0.5, 1.5)  # BatchNorm biases drawn from U(low, high)
+
+
+def _shim_edits(path: str, count: int) -> list[tuple[str, str, str, int]]:
+    return [(path, CLOCK_DRIVEN, SHIMMED, count)]
+
+
+def _resformer_prologue(mod: ModuleType) -> dict[str, Any]:
+    import torch.nn as nn
+    from spikingjelly.activation_based import layer
+
+    layers = sys.modules[mod.__name__.rsplit(".", 1)[0] + ".submodules.layers"]
+    return {"prologue": nn.Sequential(layer.Conv2d(3, 8, 3, 1, 1, bias=False, step_mode="m"),
+                                      layers.BN(8))}
+
+
+MODELS: dict[str, Official] = {
+    "spikformer": Official(
+        repo="ZK-Zhou/spikformer", folder="spikformer", files=["cifar10/model.py"],
+        builder="Spikformer",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=32, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
+                    sr_ratios=1, T=2),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.q_linear.weight",
+               "block.0.attn.v_bn.weight", "block.0.mlp.fc2_linear.weight", "head.weight"],
+        edits=_shim_edits("cifar10/model.py", 1),
+    ),
+    "sdt": Official(
+        repo="BICLab/Spike-Driven-Transformer", folder="Spike-Driven-Transformer",
+        files=["model/spikeformer.py", "model/__init__.py", "module/__init__.py",
+               "module/ms_conv.py", "module/sps.py"],
+        builder="SpikeDrivenTransformer",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=32, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
+                    sr_ratios=1, T=2, pooling_stat="0011", attn_mode="direct_xor",
+                    spike_mode="lif"),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.q_conv.weight",
+               "block.0.attn.k_bn.weight", "block.0.mlp.fc1_conv.weight", "head.weight"],
+        edits=[*_shim_edits("model/spikeformer.py", 1), *_shim_edits("module/ms_conv.py", 1),
+               *_shim_edits("module/sps.py", 1)],
+        logits=staticmethod(lambda out: out[0]),
+    ),
+    "qkformer": Official(
+        repo="zhouchenlin2096/QKFormer", folder="QKFormer", files=["cifar10/model.py"],
+        builder="spiking_transformer",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=32, num_heads=8, mlp_ratios=4, qkv_bias=False, depths=3,
+                    sr_ratios=1, T=2),
+        grads=["patch_embed1.proj_conv.weight", "stage1.0.tssa.q_conv.weight",
+               "stage3.0.ssa.k_conv.weight", "stage3.0.ssa.proj_bn.weight", "head.weight"],
+        edits=[*_shim_edits("cifar10/model.py", 1),
+               ("cifar10/model.py", QKFORMER_BUG, QKFORMER_FIX, 1)],
+        bn_bias=(0.5, 2.5),
+    ),
+    "spikingformer": Official(
+        repo="zhouchenlin2096/Spikingformer", folder="Spikingformer", files=["cifar10/model.py"],
+        builder="vit_snn",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=32, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
+                    sr_ratios=1, T=2),
+        grads=["patch_embed.block0_conv.weight", "block.0.attn.q_conv.weight",
+               "block.0.attn.v_bn.bias", "block.0.mlp.mlp2_conv.weight", "head.weight"],
+        edits=_shim_edits("cifar10/model.py", 1),
+    ),
+    "spikingresformer": Official(
+        repo="xyshi2000/SpikingResformer", folder="SpikingResformer",
+        files=["models/spikingresformer.py", "models/__init__.py",
+               "models/submodules/__init__.py", "models/submodules/layers.py"],
+        builder="SpikingResformer",
+        kwargs=dict(layers=[["DSSA", "GWFFN"]] * 3, planes=[8, 16, 32], num_heads=[1, 2, 4],
+                    patch_sizes=[4, 2, 1], img_size=16, T=2, in_channels=3, num_classes=10,
+                    group_size=8),
+        grads=["prologue.0.weight", "layers.0.0.W.weight", "layers.1.2.conv.0.1.weight",
+               "layers.2.1.norm_proj.bn.weight", "classifier.weight"],
+        edits=[("models/submodules/layers.py", "backend='cupy', ", "", 3)],
+        extra_kwargs=_resformer_prologue,
+        logits=staticmethod(lambda out: out.mean(0)),
+        img_size=16,
+    ),
+}
+
+
+def load_official(name: str, src: Path, work: Path, fixed: bool = True) -> ModuleType:
+    """Copy, edit and import the official file(s) of ``name``; return the builder's module."""
+    spec = MODELS[name]
+    root = work / f"{name}{'' if fixed else '_unfixed'}"
+    for rel in spec.files:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / spec.folder / rel, root / rel)
+    (root / "_clock_driven_neuron.py").write_text(SHIM)
+    for rel, old, new, count in spec.edits:
+        if not fixed and old == QKFORMER_BUG:
+            continue
+        text = (root / rel).read_text()
+        if text.count(old) != count:
+            raise SystemExit(f"{name}: {rel} holds {text.count(old)} x {old!r}, expected {count}"
+                             " (has the official file changed?)")
+        (root / rel).write_text(text.replace(old, new))
+    # a unique package per model: three repositories call their file model.py
+    package = f"official_{name}{'' if fixed else '_unfixed'}"
+    for key in [k for k in sys.modules if k in ("module", "_clock_driven_neuron")
+                or k.startswith(("module.",))]:
+        del sys.modules[key]
+    sys.path.insert(0, str(root))
+    try:
+        first = Path(spec.files[0])
+        parts = [package, *first.with_suffix("").parts]
+        _package(package, root)
+        for i in range(2, len(parts)):  # sub-packages on the way (models/, model/)
+            _package(".".join(parts[:i]), root.joinpath(*parts[1:i]))
+        return _module(".".join(parts), root / first)
+    finally:
+        sys.path.remove(str(root))
+
+
+def _package(name: str, path: Path) -> None:
+    if name in sys.modules:
+        return
+    init = path / "__init__.py"
+    if init.exists():
+        s = importlib.util.spec_from_file_location(name, init,
+                                                   submodule_search_locations=[str(path)])
+    else:
+        s = importlib.util.spec_from_loader(name, loader=None, is_package=True)
+        s.submodule_search_locations = [str(path)]
+    mod = importlib.util.module_from_spec(s)
+    sys.modules[name] = mod
+    if init.exists():
+        s.loader.exec_module(mod)
+
+
+def _module(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:  # already imported by its package's __init__
+        return sys.modules[name]
+    s = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(s)
+    sys.modules[name] = mod
+    s.loader.exec_module(mod)
+    return mod
+
+
+def build(name: str, mod: ModuleType):
+    import torch
+
+    spec = MODELS[name]
+    torch.manual_seed(0)
+    kwargs = dict(spec.kwargs)
+    if spec.extra_kwargs is not None:
+        kwargs.update(spec.extra_kwargs(mod))
+    return getattr(mod, spec.builder)(**kwargs).double()
+
+
+def run(model, x, logits: Callable[[Any], Any]):
+    from spikingjelly.activation_based import functional
+
+    functional.reset_net(model)
+    out = logits(model(x))
+    functional.reset_net(model)
+    return out
+
+
+def calibrate(model, name: str) -> None:
+    """Random BatchNorm affines, then running statistics averaged over four random batches."""
+    import torch
+
+    spec = MODELS[name]
+    g = torch.Generator().manual_seed(1)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for bn in bns:
+            bn.weight.copy_(torch.rand(bn.weight.shape, generator=g, dtype=bn.weight.dtype) + 0.5)
+            low, high = spec.bn_bias
+            bias = torch.rand(bn.bias.shape, generator=g, dtype=bn.bias.dtype)
+            bn.bias.copy_(bias * (high - low) + low)
+            bn.reset_running_stats()
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.momentum = None
+        model.train()
+        for _ in range(4):
+            x = torch.randn(8, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+            run(model, x, spec.logits)
+        for bn, m in zip(bns, momenta, strict=True):
+            bn.momentum = m
+
+
+def unused_modules(model, x, logits) -> list[str]:
+    """Modules holding parameters or buffers that the forward never calls."""
+    called: set[str] = set()
+    handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.add(n))
+               for n, m in model.named_modules()]
+    try:
+        import torch
+
+        with torch.no_grad():
+            run(model, x, logits)
+    finally:
+        for h in handles:
+            h.remove()
+    return [n for n, m in model.named_modules()
+            if n not in called and (any(True for _ in m.parameters(recurse=False))
+                                    or any(True for _ in m.buffers(recurse=False)))]
+
+
+def fire_rule_effect(model, x, logits) -> float:
+    """Largest eval-logit change when every neuron fires at ``>`` (threshold one ulp up)."""
+    import torch
+    from spikingjelly.activation_based.neuron import BaseNode
+
+    model.eval()
+    with torch.no_grad():
+        ge = run(model, x, logits)
+        nodes = [m for m in model.modules() if isinstance(m, BaseNode)]
+        old = [n.v_threshold for n in nodes]
+        for n in nodes:
+            n.v_threshold = math.nextafter(n.v_threshold, math.inf)
+        gt = run(model, x, logits)
+        for n, th in zip(nodes, old, strict=True):
+            n.v_threshold = th
+    return (ge - gt).abs().max().item()
+
+
+def batch_dependence(model, x, logits) -> float:
+    """Largest eval-logit change of sample 0 run alone instead of inside the batch."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return (run(model, x, logits)[:1] - run(model, x[:1], logits)).abs().max().item()
+
+
+def generate(name: str, src: Path, work: Path) -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    spec = MODELS[name]
+    model = build(name, load_official(name, src, work))
+    calibrate(model, name)
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+    target = torch.tensor([3, 7])
+    model.eval()
+    unused = unused_modules(model, x, spec.logits)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        eval_logits = run(model, x, spec.logits)
+    effect = fire_rule_effect(model, x, spec.logits)
+    dependence = batch_dependence(model, x, spec.logits)
+
+    model.train()
+    model.zero_grad()
+    train_logits = run(model, x, spec.logits)
+    loss = F.cross_entropy(train_logits, target)
+    loss.backward()
+    params = dict(model.named_parameters())
+    grads = {n: params[n].grad.detach().clone() for n in spec.grads}
+    commit = (src / spec.folder / ".commit").read_text().strip() \
+        if (src / spec.folder / ".commit").exists() else "unknown"
+    golden = {
+        "format": FORMAT, "model": name, "repo": spec.repo, "commit": commit,
+        "file": spec.files[0], "builder": spec.builder, "kwargs": repr(spec.kwargs),
+        "state_dict": state, "unused_modules": unused,
+        "input": x, "target": target, "eval_logits": eval_logits,
+        "train_logits": train_logits.detach(), "train_loss": loss.detach(), "grads": grads,
+        "fire_rule_effect": effect, "batch_dependence": dependence,
+    }
+    if name == "qkformer":  # the released code, bug included, for the record
+        unfixed = build(name, load_official(name, src, work, fixed=False))
+        unfixed.load_state_dict(state)
+        golden["batch_dependence_unfixed"] = batch_dependence(unfixed, x, spec.logits)
+    return golden
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", type=Path, required=True, help="folder of official checkouts")
+    parser.add_argument("--out", type=Path, default=HERE, help="where official_*.pt go")
+    parser.add_argument("--only", nargs="*", choices=sorted(MODELS), default=sorted(MODELS))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.only:
+            golden = generate(name, args.src.resolve(), Path(tmp))
+            path = args.out / f"official_{name}.pt"
+            torch.save(golden, path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)
+            n = sum(v.numel() for v in golden["state_dict"].values())
+            extra = golden.get("batch_dependence_unfixed")
+            print(f"{name}: {path.stat().st_size / 1024:.0f} KiB, {n} state values, "
+                  f"unused {golden['unused_modules']}, fire-rule effect "
+                  f"{golden['fire_rule_effect']:.3g}, batch dependence "
+                  f"{golden['batch_dependence']:.3g}"
+                  + ("" if extra is None else f" (unfixed official: {extra:.3g})"))
+
+
+if __name__ == "__main__":
+    main()
