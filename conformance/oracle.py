@@ -112,12 +112,16 @@ def oracle_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
         p["gate_bias"] = torch.zeros(4, dtype=dtype)
         p["gate_weight"] = torch.zeros(4, dtype=dtype)
     if spec.kind == "psn":
+        if spec.init_weight != "identity":
+            raise ValueError("psn with a randomly drawn W has no fixed expectation: the "
+                             "conformance cases use init_weight='identity'")
         p["weight"] = torch.eye(spec.T, dtype=dtype)
         p["bias"] = -spec.v_threshold * torch.ones(spec.T, dtype=dtype)
     if spec.kind == "glif":
         linear = spec.init_linear_decay
         sub = spec.init_v_subreset
-        raw = {"alpha": spec.init_gate, "beta": spec.init_gate, "gamma": spec.init_gate,
+        gates = spec.init_gate if isinstance(spec.init_gate, tuple) else (spec.init_gate,) * 3
+        raw = {"alpha": gates[0], "beta": gates[1], "gamma": gates[2],
                "tau": spec.init_tau, "v_threshold": spec.v_threshold,
                "linear_decay": spec.v_threshold / (2 * spec.T) if linear is None else linear,
                "v_subreset": spec.v_threshold if sub is None else sub}
@@ -196,7 +200,8 @@ def _li(spec, x, st, p):
 
 
 class _Count(torch.autograd.Function):
-    """C = #{k in 1..D: u > k - 1/2} (``ge``: >=); backward 1 on 0 <= u <= D."""
+    """C = #{k in 1..D: u > k - 1/2} (``ge``: >=; ``even``: a level exactly on its boundary
+    counts when it makes C even); backward 1 on 0 <= u <= D."""
 
     @staticmethod
     def forward(ctx, u: Tensor, levels: int, rule: str) -> Tensor:  # type: ignore[override]
@@ -205,7 +210,12 @@ class _Count(torch.autograd.Function):
         count = torch.zeros_like(u)
         for k in range(1, levels + 1):
             edge = k - 0.5
-            count = count + (u >= edge if rule == "ge" else u > edge).to(u.dtype)
+            at = u == edge
+            if rule == "even":
+                above = (u > edge) | (at & (k % 2 == 0))
+            else:
+                above = (u >= edge) if rule == "ge" else (u > edge)
+            count = count + above.to(u.dtype)
         return count
 
     @staticmethod
@@ -217,7 +227,8 @@ class _Count(torch.autograd.Function):
 def _integer(spec, x, st, p):
     th = _threshold(spec, p)
     h = _leaky_charge(spec, x, st["v"], spec.tau, spec.v_reset)
-    c = _Count.apply(h / th, spec.max_spikes, fire_rule(spec))
+    rule = "even" if getattr(spec, "round_ties", "fire") == "even" else fire_rule(spec)
+    c = _Count.apply(h / th, spec.max_spikes, rule)
     c_reset = c.detach() if spec.detach_reset else c
     edges = torch.arange(1, spec.max_spikes + 1, dtype=h.dtype) - 0.5
     gaps = h.detach().unsqueeze(-1) / th - edges  # distance to every level boundary
@@ -283,8 +294,20 @@ def _hh_rates(v: Tensor) -> tuple[Tensor, ...]:
 
 
 def _hh(spec, x, st, p):
+    """Euler sub-steps; a spike when any sub-step crosses v_th upwards (the first crossing's
+    v - v_th carries the surrogate; without a crossing, the step's end, gated by a start
+    below v_th); margin: the sub-step potential nearest v_th."""
     th = spec.v_threshold
+    ge = fire_rule(spec) == "ge"
+
+    def is_below(v: Tensor) -> Tensor:
+        return v < th if ge else v <= th
+
     v, m, hg, n = st["v"], st["m"], st["h"], st["n"]
+    start_below = is_below(v)
+    below, crossed = start_below, torch.zeros_like(start_below)
+    first = v - th
+    nearest = (v - th).detach()
     for _ in range(spec.substeps):
         am, bm, ah, bh, an, bn = _hh_rates(v)
         i_ion = (spec.g_na * m ** 3 * hg * (v - spec.e_na) + spec.g_k * n ** 4 * (v - spec.e_k)
@@ -293,13 +316,15 @@ def _hh(spec, x, st, p):
                        m + spec.dt * (am * (1 - m) - bm * m),
                        hg + spec.dt * (ah * (1 - hg) - bh * hg),
                        n + spec.dt * (an * (1 - n) - bn * n))
-    # an upward crossing: below before, above after, both in the fire rule's sense
-    rule = fire_rule(spec)
-    below = (st["v"] < th if rule == "ge" else st["v"] <= th).to(x.dtype)
-    s = heaviside(v - th, spec.surrogate, rule) * below
-    before, after = st["v"] - th, v - th
-    margin = torch.where(before.abs() < after.abs(), before, after)
-    return s, {"v": v, "m": m, "h": hg, "n": n}, margin
+        now = below & ~is_below(v) & ~crossed
+        first = torch.where(now, v - th, first)
+        crossed = crossed | now
+        below = is_below(v)
+        d = (v - th).detach()
+        nearest = torch.where(d.abs() < nearest.abs(), d, nearest)
+    z = torch.where(crossed, first, v - th)
+    s = heaviside(z, spec.surrogate, fire_rule(spec)) * (crossed | start_below).to(x.dtype)
+    return s, {"v": v, "m": m, "h": hg, "n": n}, nearest
 
 
 def _rest(spec: NeuronSpec, like: Tensor) -> State:
@@ -318,8 +343,9 @@ def _rest(spec: NeuronSpec, like: Tensor) -> State:
         return {"v": full(spec.v_reset), "m": full(0.0)}
     if kind == "glif":
         return {"v": full(0.0), "s": full(0.0), "t": torch.tensor(0)}
-    if kind == "izhikevich":
-        return {"v": full(spec.v_reset), "u": full(spec.b * spec.v_reset)}
+    if kind == "izhikevich":  # v_init when given, else c; u = b v
+        v0 = spec.v_reset if spec.v_init is None else spec.v_init
+        return {"v": full(v0), "u": full(spec.b * v0)}
     if kind == "hh":
         v = full(spec.v_reset)
         am, bm, ah, bh, an, bn = _hh_rates(v)

@@ -102,9 +102,10 @@ FORWARD = [
     # u = -13 + 0.02 (0.2 * 32 + 13) + 8 = -4.612; h = -65 + (169 - 325 + 140 + 4.612 + 100)
     # = 23.612; then h = 23.612 + (22.300 + 118.06 + 140 - u + 100) > 30 fires again
     (IzhikevichSpec(), [100.0, 100.0, 100.0], [1, 0, 1], [-65.0, 23.612, -65.0]),
-    # HH, one Euler step of 0.1 ms from rest with 10 uA/cm^2: dv = 0.1 * 10 (the ionic
-    # currents cancel at rest) = +1.0 mV -> -64.0
-    (HHSpec(dt=0.1, substeps=1), [10.0, 10.0, 10.0], [0, 0, 0], [-64.0, -63.07, -62.18]),
+    # HH, one Euler step of 0.05 ms from rest with 10 uA/cm^2: dv = 0.05 * 10 (the ionic
+    # currents cancel at rest) = +0.5 mV -> -64.5; then the resting conductance 0.677 mS/cm^2
+    # times 0.5 mV: -64.5 + 0.05 (10 - 0.339) = -64.02; then -63.55
+    (HHSpec(dt=0.05, substeps=1), [10.0, 10.0, 10.0], [0, 0, 0], [-64.5, -64.02, -63.55]),
 ]
 
 
