@@ -129,7 +129,10 @@ def _run_tests(tests: list[str], serve: _Serve | None, purge: set[str]) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    return pytest.main(["-x", "-q", "-o", "addopts=", "-p", "no:cacheprovider", *tests])
+    # --assert=plain: pytest would otherwise rewrite (re-import from disk) the step package,
+    # which its pytest11 plugin lives in, past the hook that serves the mutant
+    return pytest.main(["-x", "-q", "--assert=plain", "-o", "addopts=", "-p", "no:cacheprovider",
+                        *tests])
 
 
 def _fork(tests: list[str], serve: _Serve | None, timeout: float,
