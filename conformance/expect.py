@@ -65,7 +65,7 @@ def loss_weights(case: Case, like: Tensor) -> Tensor:
 
 
 def expected(case: Case) -> Expected:
-    """Run the canonical equations on the case's input (with gradients for gradient modes)."""
+    """Run the oracle on the case's input (with gradients for gradient modes)."""
     if case.aspect == "forward":
         return _run(case, case_input(case))
     for attempt in range(20):
