@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: module -> (its file, the fast tests that should kill its mutants)
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "step.conformance.compare": ("conformance/compare.py", [
-        "tests/test_conformance_compare.py", "tests/test_conformance_plots.py"]),
+        "tests/test_conformance_compare.py", "tests/test_conformance_compare_messages.py",
+        "tests/test_conformance_plots.py"]),
     "step.reference.functional": ("step/reference/functional.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py"]),
     "step.reference.surrogates": ("step/reference/surrogates.py", [
