@@ -36,9 +36,11 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "tests/test_conformance_compare.py", "tests/test_conformance_compare_messages.py",
         "tests/test_conformance_plots.py"]),
     "step.reference.functional": ("step/reference/functional.py", [
-        "tests/test_oracle_hand_traces.py", "tests/test_reference.py"]),
+        "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
+        "tests/test_conformance_reference_combinations.py"]),
     "step.reference.surrogates": ("step/reference/surrogates.py", [
-        "tests/test_oracle_hand_traces.py", "tests/test_reference.py"]),
+        "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
+        "tests/test_conformance_reference_combinations.py"]),
     "step.reference.lif_variants": ("step/reference/lif_variants.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_oracle_brian2.py"]),
     "step.reference.biophysical": ("step/reference/biophysical.py", [
