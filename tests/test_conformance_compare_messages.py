@@ -102,3 +102,29 @@ def test_a_gradient_of_another_size_is_a_shape_failure_not_a_crash() -> None:
     assert verdict.divergence.quantity == "gradient of w"
     same = compare_gradient("w", t([[1.0, 2.0]]), t([1.0, 2.0]), TOL, timed=False)
     assert same.ok  # [1, 2] read as [2]: same numbers
+
+
+def test_identical_runs_name_both_values() -> None:
+    first, second = t([[0.5, 0.25]]), t([[0.5, 0.75]])
+    div = compare_identical("membrane", first, second, "second run").divergence
+    assert div == Divergence("membrane", 0, (1,), 0.75, 0.25, "second run")
+
+
+def test_the_firing_rate_verdict_word_for_word_and_at_its_boundary() -> None:
+    from step.conformance.compare import compare_rates
+
+    exp = torch.zeros(14, 1, 4)
+    exp[4:, :, :] = 1.0  # 4 spikes per step over the 10 steps from t=4
+    got = exp.clone()
+    got[4:, :, 0] = 0.0  # 3 per step: 25 % off
+    div = compare_rates(got, exp, 4, "w").divergence
+    assert div == Divergence(
+        "firing rate", None, (), 0.75, 1.0, "w",
+        message="past the horizon (steps 4..13) the mean spikes per neuron and step are "
+                "0.75, expected 1 (10 % allowed)")
+    # allowed: 10 % of 4 per step plus one spike in the 10-step window = 0.5 per step
+    edge = exp.clone()
+    edge[4:9, :, 0] = 0.0  # 5 spikes fewer in the window: exactly 0.5 per step
+    assert compare_rates(edge, exp, 4).ok
+    edge[9, :, 0] = 0.0  # one more: 0.6 per step
+    assert not compare_rates(edge, exp, 4).ok
