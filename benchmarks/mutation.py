@@ -37,7 +37,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "tests/test_conformance_plots.py"]),
     "step.reference.functional": ("step/reference/functional.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
-        "tests/test_conformance_reference_combinations.py"]),
+        "tests/test_reference_fused.py", "tests/test_conformance_reference_combinations.py"]),
     "step.reference.surrogates": ("step/reference/surrogates.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
         "tests/test_conformance_reference_combinations.py"]),
