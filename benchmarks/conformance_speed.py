@@ -36,9 +36,9 @@ def main() -> int:
     args = parser.parse_args()
 
     import torch
+
     from step.conformance.cases import catalogue
     from step.conformance.runner import run_suite
-
     from step.registry import available_backends, get_backend
 
     torch.set_num_threads(1)

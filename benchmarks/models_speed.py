@@ -13,8 +13,9 @@ import argparse
 import statistics
 import time
 
-import step.models as models
 import torch
+
+import step.models as models
 
 
 def time_model(name: str, batch: int, repeats: int, warmup: int, **overrides: object) -> float:

@@ -38,7 +38,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "step.reference.functional": ("step/reference/functional.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
         "tests/test_reference_fused.py", "tests/test_conformance_reference_combinations.py"]),
-    "step.reference.surrogates": ("step/reference/surrogates.py", [
+    "step.surrogates": ("step/surrogates.py", [
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
         "tests/test_conformance_reference_combinations.py"]),
     "step.reference.lif_variants": ("step/reference/lif_variants.py", [
@@ -83,7 +83,6 @@ def _warm_up() -> None:
     for name in WARM:
         importlib.import_module(name)
     from step.conformance.cases import catalogue
-
     from step.registry import load_plugins
 
     load_plugins()

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from step.conformance.policy import DTYPES
-
 from step.specs import NEURON_KINDS, IFSpec, LIFSpec, NeuronSpec, PLIFSpec, SurrogateSpec
 from step.specs.surrogate import DEFAULT_ALPHA
 

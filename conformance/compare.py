@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from step.conformance.policy import Tolerance
 from torch import Tensor
+
+from step.conformance.policy import Tolerance
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+from torch import Tensor
+
 from step.conformance.cases import Case
 from step.conformance.drives import make_drive, shape_drive
 from step.conformance.oracle import oracle_parameters, oracle_run
 from step.conformance.policy import TOLERANCES, torch_dtype
-from torch import Tensor
-
 from step.specs import NeuronSpec
 
 

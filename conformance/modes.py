@@ -1,6 +1,6 @@
 """How a case calls a backend's neuron module, one function per mode.
 
-Each mode drives the module through the :class:`step.nn.base.NeuronModule` contract and returns
+Each mode drives the module through the :class:`step.backend.NeuronModule` contract and returns
 what it saw (:class:`Seen`): the runs to compare with the reference, the gradients, and the
 verdicts of checks that need no reference (two runs of one input agree bit for bit; the module
 trains nothing the spec does not declare).
@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch import Tensor
+
+from step.backend import NeuronModule
 from step.conformance.cases import Case
 from step.conformance.compare import Divergence, Verdict, compare_identical
 from step.conformance.expect import Expected, drive_for, loss_weights
-from torch import Tensor
-
-from step.nn.base import NeuronModule
 
 
 @dataclass

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from step.conformance.policy import Status, worst
-
 from step._io import figure_bytes
+from step.conformance.policy import Status, worst
 
 if TYPE_CHECKING:
     from step.conformance.runner import CaseResult, SuiteReport

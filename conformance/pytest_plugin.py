@@ -69,7 +69,6 @@ class ConformanceItem(pytest.Item):
         from step.conformance.expect import expected
         from step.conformance.policy import Status
         from step.conformance.runner import run_case
-
         from step.registry import get_backend
 
         if self.case.id not in _EXPECTED:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from step._io import img_tag
 from step.conformance.plots import COLOURS, capability_matrix, case_plot, sample_plot
 from step.conformance.policy import SEVERITY, TOLERANCES, Status
 from step.conformance.report_md import unsupported_groups, with_status
-
-from step._io import img_tag
 
 if TYPE_CHECKING:
     from step.conformance.runner import CaseResult, SuiteReport

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+
+from step.backend import Backend
 from step.conformance.cases import Case
 from step.conformance.compare import (
     Divergence,
@@ -29,8 +31,6 @@ from step.conformance.compare import (
 from step.conformance.expect import Expected, expected
 from step.conformance.modes import MODES, Seen
 from step.conformance.policy import TOLERANCES, Status, torch_dtype
-
-from step.backend import Backend
 from step.support import Level, Support
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import torch
-from step.models.config import ModelConfig, merge
 from torch import nn
 
 from step.errors import SpecError
+from step.models.config import ModelConfig, merge
 
 Factory = Callable[[Any, str], nn.Module]
 F = TypeVar("F", bound=Factory)
@@ -64,7 +64,7 @@ def register_model(
 
     def decorate(factory: F) -> F:
         name = factory.__name__
-        if name in _MODELS and not _same_source(_MODELS[name].factory, factory):
+        if name in _MODELS:
             raise SpecError(f"model {name!r} is registered twice (rename one of the factories)")
         if not presets:
             raise SpecError(f"model {name!r} needs at least one preset")
@@ -75,14 +75,6 @@ def register_model(
         return factory
 
     return decorate
-
-
-def _same_source(a: Callable, b: Callable) -> bool:
-    """The same definition imported twice (``step.models.sdt`` and, under pytest's doctest
-    collection, ``models.sdt``) is not a duplicate; two different definitions are."""
-    ca, cb = getattr(a, "__code__", None), getattr(b, "__code__", None)
-    return ca is not None and cb is not None and (ca.co_filename, ca.co_firstlineno) == (
-        cb.co_filename, cb.co_firstlineno)
 
 
 def unregister_model(name: str) -> None:
@@ -137,11 +129,13 @@ def get_config(name: str, preset: str | None = None, **overrides: Any) -> ModelC
 
 
 def create(
-    name: str, preset: str | None = None, backend: str = "reference", **overrides: Any
+    name: str, preset: str | None = None, backend: str | None = None, **overrides: Any
 ) -> nn.Module:
     """Build model ``name`` from its ``preset`` with ``overrides``, its neurons on ``backend``.
 
-    The module carries ``model.config`` (the validated config) and ``model.backend_name``.
+    ``backend`` defaults to the one in force, as for ``step.nn.Neuron``: the innermost
+    ``step.use_backend(...)`` block, else ``reference``. The module carries ``model.config``
+    (the validated config) and ``model.backend_name``.
 
     >>> import torch, step.models
     >>> model = step.models.create("spiking_mlp", "tiny", neuron={"tau": 3.0})
@@ -150,8 +144,10 @@ def create(
     >>> model(torch.rand(2, 1, 8, 8)).shape
     torch.Size([2, 10])
     """
+    from step.context import current_backend
     from step.registry import get_backend
 
+    backend = backend or current_backend()
     get_backend(backend)  # one clear error for an unknown or unavailable backend
     config = get_config(name, preset, **overrides)
     model = _entry(name).factory(config, backend)

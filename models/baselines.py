@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from pydantic import Field
-from step.models._registry import register_model
-from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
-from step.models.config import ModelConfig, lif
 from torch import Tensor, nn
 
 import step.nn as snn
 from step.errors import InputError, SpecError
+from step.models._registry import register_model
+from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
+from step.models.config import ModelConfig, lif
 
 #: Baselines have no original code; they use the same LIF as the transformers, with the
 #: canonical atan surrogate (SpikingJelly's ATan(alpha=2), the most common choice in its examples)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from step.models.config import ModelConfig
 from torch import Tensor, nn
 
 import step.nn as snn
 from step.errors import InputError, SpecError
+from step.models.config import ModelConfig
 from step.nn.base import NeuronModule
 
 

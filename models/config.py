@@ -108,9 +108,15 @@ class TransformerConfig(ModelConfig):
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Overrides applied to a preset: nested dicts merge key by key.
 
-    A nested override that names a different ``kind`` (``neuron={"kind": "if"}``) replaces the
-    preset's entry instead of merging into it, so LIF-only keys such as ``tau`` do not leak into
-    an IF spec.
+    An override changes what it names and nothing else. A nested override that names a
+    different ``kind`` (``neuron={"kind": "if"}``) keeps every setting of the preset's entry
+    that the new kind also has (surrogate, reset, ``detach_reset``, threshold, fire rule...) and
+    drops only those it lacks (LIF's ``tau`` and ``decay_input`` for IF), so an ablation of the
+    neuron kind is not also an ablation of the surrogate and the reset (a field the new kind
+    declares on another scale is not "the same field": see :func:`_shared_fields`). A
+    surrogate's ``alpha`` is its family's own parameter (atan 2 and sigmoid 4 both peak at 1),
+    so a surrogate family change takes the new family's default unless the
+    override names ``alpha`` too.
     """
     out = dict(base)
     for key, value in overrides.items():
@@ -123,9 +129,36 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
             value = value.model_dump()
         if isinstance(old, dict) and isinstance(value, dict):
             if "kind" in value and value["kind"] != old.get("kind"):
-                out[key] = dict(value)
-            else:
-                out[key] = merge(old, value)
+                old = _shared_fields(key, old, value["kind"])
+            out[key] = merge(old, value)
         else:
             out[key] = value
     return out
+
+
+def _shared_fields(key: str, old: dict[str, Any], kind: Any) -> dict[str, Any]:
+    """The entries of ``old`` that a spec of ``kind`` also has, with the same meaning.
+
+    A field means the same in both kinds when both declare it with the same default (LIF's and
+    IF's ``v_threshold`` 1.0); the same name with another default is another scale
+    (Izhikevich's ``v_threshold`` is a spike peak of 30 mV) and takes the new kind's default.
+    An unknown kind keeps nothing: validation then names it.
+    """
+    from step.specs import ENCODER_KINDS, NEURON_KINDS
+
+    if key == "surrogate":
+        return {}  # only the family and its own alpha: nothing carries over
+    kinds: dict[str, Any] = ENCODER_KINDS if key == "encoder" else NEURON_KINDS
+    new_cls, old_cls = kinds.get(kind), kinds.get(old.get("kind"))
+    if new_cls is None:
+        return {}
+
+    def same(name: str) -> bool:
+        if name == "kind" or name not in new_cls.model_fields:
+            return False
+        if old_cls is None or name not in old_cls.model_fields:
+            return True
+        return (old_cls.model_fields[name].get_default(call_default_factory=True)
+                == new_cls.model_fields[name].get_default(call_default_factory=True))
+
+    return {k: v for k, v in old.items() if same(k)}

@@ -20,8 +20,9 @@ Channels go ``D/8, D/4, D/2, D``. The component study swaps them with one key, `
 
 from __future__ import annotations
 
-from step.models.blocks import Neurons, conv_bn, max_pool, pool_count
 from torch import Tensor, nn
+
+from step.models.blocks import Neurons, conv_bn, max_pool, pool_count
 
 EMBEDDINGS = ("sps", "sps_membrane", "sps_pre", "conv")
 

@@ -40,6 +40,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from torch import Tensor, nn
+
 from step.models._registry import register_model
 from step.models.blocks import (
     Neurons,
@@ -52,7 +54,6 @@ from step.models.blocks import (
     tokens,
 )
 from step.models.config import TransformerConfig, lif
-from torch import Tensor, nn
 
 #: The official code this model's presets reproduce; its golden file is
 #: tests/data/official_qkformer.pt (tests/test_official_equivalence.py).

@@ -26,6 +26,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from torch import Tensor, nn
+
 from step.models._registry import register_model
 from step.models.blocks import (
     Neurons,
@@ -38,7 +40,6 @@ from step.models.blocks import (
 )
 from step.models.config import TransformerConfig, lif
 from step.models.embeddings import SPS
-from torch import Tensor, nn
 
 #: The official code this model's presets reproduce; its golden file is
 #: tests/data/official_spikformer.pt (tests/test_official_equivalence.py).

@@ -35,10 +35,11 @@ from typing import Literal
 
 import torch
 from pydantic import Field, model_validator
+from torch import Tensor, nn
+
 from step.models._registry import register_model
 from step.models.blocks import Neurons, SpikingModel, conv_bn, max_pool, trunc_normal_init
 from step.models.config import TransformerConfig, lif
-from torch import Tensor, nn
 
 #: The official code this model's presets reproduce; its golden file is
 #: tests/data/official_spikingresformer.pt (tests/test_official_equivalence.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -45,6 +46,15 @@ def check_figure_path(path: str | Path) -> Path:
     return p
 
 
+def say_written(*paths: str | Path, to_stderr: bool = False) -> None:
+    """Tell the person where the results went: ``written: a, b`` (stderr beside ``--json``,
+    whose stdout must stay one JSON document)."""
+    import sys
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    stream.write("written: " + ", ".join(str(p) for p in paths) + "\n")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``path``, on error it is removed."""
@@ -69,8 +79,29 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def json_safe(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None.
+
+    ``json.dumps`` writes them as bare ``NaN``/``Infinity``, which is not JSON: strict readers
+    (``json.loads`` in other languages, ``jq``) reject the whole file. A diverged run's loss
+    is therefore ``null``, and the result says why elsewhere.
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def dumps(data: Any, indent: int | None = 2) -> str:
+    """Valid JSON always: non-finite floats become null (see :func:`json_safe`)."""
+    return json.dumps(json_safe(data), indent=indent, allow_nan=False)
+
+
 def write_json(path: str | Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text(path, dumps(data) + "\n")
 
 
 def figure_bytes(

@@ -2,9 +2,15 @@
 
 A backend is cheap to construct and never imports its library until a neuron is built, so that
 ``step backends`` stays fast. It answers, for each spec, how it computes it
-(:class:`step.support.Support`), and builds multi-step neuron modules
-(:class:`step.nn.base.NeuronModule`) that follow the reset contract: every call starts from rest
-unless a state is passed explicitly.
+(:class:`step.support.Support`), and builds multi-step neuron modules (:class:`NeuronModule`,
+below) that follow the reset contract: every call starts from rest unless a state is passed
+explicitly.
+
+The whole contract lives here: :class:`Backend`, :class:`NeuronModule`, ``State`` and
+:func:`check_supported_gradient`. ``step.nn`` and every layer above import it, never the
+reverse. ``NeuronModule`` subclasses ``torch.nn.Module``, and importing this module must not
+import torch (``step backends``, plugin discovery and every ``neuron_support`` answer without
+it), so ``NeuronModule`` and ``State`` are built on first access (PEP 562 ``__getattr__``).
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from step.errors import BackendUnavailableError, UnsupportedSpecError
-from step.specs import EncoderSpec, NeuronSpec, SurrogateSpec, parse_neuron
+from step.specs import NeuronSpec, SurrogateSpec, parse_neuron
 from step.specs.surrogate import DEFAULT_ALPHA
 from step.support import Level, Support
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from torch import Tensor
+    from torch.nn import Module as NeuronModule  # for linters: the class is defined below
+
     from step.quirks import Quirk
+
+    State = dict[str, Tensor]
 
 
 class Backend(ABC):
@@ -124,15 +134,6 @@ class Backend(ABC):
     @abstractmethod
     def neuron_support(self, spec: NeuronSpec) -> Support:
         """How this backend computes ``spec``: forward and gradient, with the reason."""
-
-    def encoder_support(self, spec: EncoderSpec) -> Support:
-        """Encoders are drawn in step's neutral layer for every backend (identical spikes)."""
-        return Support(
-            Level.EMULATED,
-            Level.EMULATED,
-            "drawn in step's neutral layer so that every backend sees identical spikes",
-            "drawn in step's neutral layer",
-        )
 
     # -- quirks ------------------------------------------------------------------------------
     def with_quirks(self, names: tuple[str, ...]) -> Backend:
@@ -229,3 +230,97 @@ def check_supported_gradient(backend: str, support: Support) -> None:
             f"backend {backend!r} cannot compute the gradient of this neuron: "
             f"{support.gradient_how} (run it under torch.no_grad(), or change the spec)"
         )
+
+
+# -- the neuron module (built on first access: it needs torch) ---------------------------------
+_NEURON_MODULE_DOC = """Every backend's neurons are this: multi-step, time-first, reset by contract.
+
+    ``forward(x)`` takes ``[T, B, ...]`` and returns spikes of the same shape. Each call starts
+    from rest (``v = v_reset``), so running a sequence never leaks state into the next and
+    batch-size changes are safe. To continue a sequence, pass the state of the previous call
+    explicitly: ``neuron(x2, state=neuron.last_state)``. The state (``State``) is a dict whose
+    ``"v"`` entry is the membrane in canonical units (after reset), whatever the library stores
+    internally.
+
+    With ``record_v = True`` the module keeps the membrane after reset at every step in
+    ``v_seq``.
+    """
+
+
+def _define_neuron_module() -> tuple[type, Any]:
+    """(NeuronModule, State), defined once when first asked for (see the module docstring)."""
+    import torch
+    from torch import Tensor, nn
+
+    from step.errors import InputError
+
+    state_type = dict[str, Tensor]
+
+    class NeuronModule(nn.Module):
+        __doc__ = _NEURON_MODULE_DOC
+
+        def __init__(self, spec: NeuronSpec, backend: str) -> None:
+            super().__init__()
+            self.spec = spec
+            self.backend_name = backend
+            self.support: Support | None = None
+            self.record_v = False
+            self.v_seq: Tensor | None = None
+            self.last_state: dict[str, Tensor] | None = None
+
+        def forward(self, x: Tensor, state: dict[str, Tensor] | None = None) -> Tensor:
+            if x.dim() < 2:
+                raise InputError(
+                    f"a neuron takes time-first input [T, B, ...], got shape {tuple(x.shape)}"
+                )
+            if not x.is_floating_point():  # integer maths would truncate the leak (or fail)
+                raise InputError(f"a neuron takes a floating-point input current, got {x.dtype}: "
+                                 "convert it first, e.g. x.float()")
+            # cheapest test first: this runs on every call of every neuron of a model
+            if (
+                self.support is not None
+                and self.support.gradient is Level.UNSUPPORTED
+                and torch.is_grad_enabled()
+                and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+            ):
+                check_supported_gradient(self.backend_name, self.support)
+            spikes, v_seq, final = self.run(x, state, self.record_v)
+            self.last_state = final
+            self.v_seq = v_seq
+            return spikes
+
+        @abstractmethod
+        def run(
+            self, x: Tensor, state: dict[str, Tensor] | None, record_v: bool
+        ) -> tuple[Tensor, Tensor | None, dict[str, Tensor]]:
+            """Compute the sequence: (spikes, membrane after reset per step or None, final
+            state)."""
+
+        def __getstate__(self) -> dict:
+            # The last call's state and trace may hold an autograd graph, which cannot be
+            # deep-copied or pickled (copy.deepcopy of a trained model, checkpoints): they are
+            # not part of the module's identity, so copies start without them.
+            state = self.__dict__.copy()
+            state["last_state"] = None
+            state["v_seq"] = None
+            return state
+
+        def reset(self) -> None:
+            """Forget the last call's state and trace (the next call starts from rest anyway)."""
+            self.last_state = None
+            self.v_seq = None
+
+        def extra_repr(self) -> str:
+            return f"backend={self.backend_name}, spec={self.spec!r}"
+
+    NeuronModule.__module__ = __name__
+    NeuronModule.__qualname__ = "NeuronModule"
+    return NeuronModule, state_type
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("NeuronModule", "State"):
+        module, state = _define_neuron_module()
+        globals().update(NeuronModule=module, State=state)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,11 +43,6 @@ class Support:
     precision_how: str = ""
 
     @property
-    def level(self) -> Level:
-        """The forward level: what a spike trace from this backend is worth."""
-        return self.forward
-
-    @property
     def overall(self) -> Level:
         """The worse of forward and gradient."""
         return max(self.forward, self.gradient, key=lambda lv: lv.rank)

@@ -1,46 +1,18 @@
-"""Helpers shared by the four adapter test files: one run, the reference's charge, gradients.
-
-Each library's file keeps what is particular to that library; these are the parts that were
-the same in all of them.
-"""
+"""Helpers of the adapter tests (test_adapters.py and the per-library files): the reference's
+run step by step, the near-threshold mask, gradients keyed by the spec's names, a LIF's support
+levels, and a library surrogate's backward against step's formula."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
 from step import registry
-from step.reference.functional import charge_lif, neuron_step
-from step.registry import get_backend
+from step.reference.functional import neuron_step
 from step.specs import NeuronSpec, parse_neuron
-
-
-def run(backend: str, spec: dict, x: torch.Tensor, state: dict | None = None):
-    """(spikes, v_seq, module) for one call, module in the input's dtype."""
-    neuron = get_backend(backend).build_neuron(spec).to(x.dtype)
-    neuron.record_v = True
-    with torch.no_grad():
-        s = neuron(x, state=state)
-    return s, neuron.v_seq, neuron
-
-
-def reference_charge(spec: dict, x: torch.Tensor, v_seq: torch.Tensor) -> torch.Tensor:
-    """h[t] of the reference run, from its membrane after reset (to find near-threshold steps)."""
-    p = parse_neuron(spec)
-    v_prev = torch.cat([torch.full_like(x[:1], p.v_reset), v_seq[:-1]])
-    if p.kind == "if":
-        return v_prev + x
-    return charge_lif(x, v_prev, 1.0 / p.tau, p.v_reset, p.decay_input)
-
-
-def _grads(backend: str, spec: dict, x: torch.Tensor):
-    neuron = get_backend(backend).build_neuron(spec).double()
-    neuron.record_v = True
-    xx = x.clone().requires_grad_(True)
-    s = neuron(xx)
-    (s * torch.linspace(0.5, 1.5, s.shape[-1], dtype=s.dtype)).sum().add(
-        0.3 * neuron.v_seq.sum()).backward()
-    params = {n: p.grad.clone() for n, p in neuron.named_parameters()}
-    return xx.grad, params, neuron
+from step.support import Level
+from step.surrogates import surrogate_grad
 
 
 def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -61,12 +33,38 @@ def trusted(h: torch.Tensor, v_threshold: float, tol: float) -> torch.Tensor:
     return torch.cummax(near, dim=0).values == 0
 
 
+#: the names libraries give the spec's learnable threshold (as the plugin guide allows)
+THRESHOLD_ALIASES = ("v_threshold", "threshold", "v_th")
+
+
 def grads(backend: str, spec: NeuronSpec, x: torch.Tensor) -> tuple:
-    """Spikes, membrane, and d(loss)/d(input and each trainable parameter)."""
+    """Spikes, membrane, and d(loss)/d(input and each trainable parameter), the parameters
+    keyed by the spec's names (``v_threshold``, ``w``) whatever the module calls them."""
     neuron = registry.get_backend(backend).build_neuron(spec).double()
     neuron.record_v = True
     spikes = neuron(x)
-    weights = torch.linspace(-1.0, 1.0, spikes.numel(), dtype=x.dtype).view_as(spikes)
+    # not symmetric: with the straight-through surrogate and no reset, a symmetric weighting
+    # cancels the threshold's gradient exactly
+    weights = torch.linspace(-1.0, 1.5, spikes.numel(), dtype=x.dtype).view_as(spikes)
     loss = (spikes * weights).sum() + (neuron.v_seq * weights).sum()
-    params = [p for p in neuron.parameters() if p.requires_grad]
-    return spikes, neuron.v_seq, torch.autograd.grad(loss, [x, *params])
+    named = [(n, p) for n, p in neuron.named_parameters() if p.requires_grad]
+    names = ["v_threshold" if n.rsplit(".", 1)[-1] in THRESHOLD_ALIASES else n.rsplit(".", 1)[-1]
+             for n, _ in named]
+    got = torch.autograd.grad(loss, [x, *(p for _, p in named)])
+    return spikes, neuron.v_seq, {"x": got[0], **dict(zip(names, got[1:], strict=True))}
+
+
+def lif_levels(backend: str, **fields: object) -> tuple[Level, Level]:
+    """(forward, gradient) support of a LIF spec with ``fields`` on ``backend``."""
+    spec = parse_neuron({"kind": "lif", **fields})
+    support = registry.get_backend(backend).neuron_support(spec)
+    return support.forward, support.gradient
+
+
+def assert_gradient_is_formula(spike_fn: Callable[[torch.Tensor], torch.Tensor], kind: str,
+                               alpha: float) -> None:
+    """The backward of a library's spike function equals step's surrogate formula on [-2, 2]."""
+    x = torch.linspace(-2, 2, 401, dtype=torch.float64).requires_grad_(True)
+    spike_fn(x).sum().backward()
+    torch.testing.assert_close(x.grad, surrogate_grad(kind, x.detach(), alpha), rtol=1e-12,
+                               atol=1e-12)

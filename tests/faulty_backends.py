@@ -12,15 +12,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import torch
+from torch import Tensor
+
+from step import hookimpl
+from step.backend import Backend, NeuronModule, State
 from step.conformance.cases import Case
 from step.conformance.expect import Expected, expected
 from step.conformance.policy import Status
 from step.conformance.runner import CaseResult, run_case
-from torch import Tensor
-
-from step import hookimpl
-from step.backend import Backend
-from step.nn.base import NeuronModule, State
 from step.reference.backend import ReferenceBackend
 from step.registry import get_backend, register_plugin, unregister_plugin
 from step.specs import NeuronSpec

@@ -8,6 +8,8 @@ from typing import Literal
 
 import pytest
 import torch
+
+from step import hookimpl
 from step.conformance.cases import CASE_FACTORIES, cases_for_kind, catalogue
 from step.conformance.compare import (
     compare_close,
@@ -19,8 +21,6 @@ from step.conformance.expect import GRADIENT_CLEARANCE, expected
 from step.conformance.policy import TOLERANCES, Status, worst
 from step.conformance.report_json import SCHEMA, SCHEMA_DOC, to_json, validate
 from step.conformance.runner import run_case, run_suite
-
-from step import hookimpl
 from step.reference.backend import ReferenceBackend
 from step.reference.neurons import ReferenceNeuron
 from step.registry import get_backend, register_plugin, unregister_plugin

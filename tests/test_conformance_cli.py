@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from step.conformance.policy import Status
-from step.conformance.report_json import SCHEMA, validate
 
 from step import hookimpl
 from step.cli import main
+from step.conformance.policy import Status
+from step.conformance.report_json import SCHEMA, validate
 from step.reference.backend import ReferenceBackend
 from step.reference.neurons import ReferenceNeuron
 from step.registry import available_backends, register_plugin, unregister_plugin

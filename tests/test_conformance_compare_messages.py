@@ -8,6 +8,7 @@ garbled message is a bug. Written from the mutants that survived the first mutat
 from __future__ import annotations
 
 import torch
+
 from step.conformance.compare import (
     Divergence,
     compare_close,

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-from step.conformance.cases import catalogue
-from step.conformance.policy import Status
-from step.conformance.runner import SuiteReport, run_suite
 from torch import Tensor
 
 from step import hookimpl
+from step.conformance.cases import catalogue
+from step.conformance.policy import Status
+from step.conformance.runner import SuiteReport, run_suite
 from step.reference import functional as F
 from step.reference.backend import ReferenceBackend
 from step.reference.neurons import ReferenceNeuron

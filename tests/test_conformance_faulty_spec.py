@@ -17,11 +17,11 @@ from faulty_backends import (
     reads_storage,
     scale_gradient,
 )
+
 from step.conformance.cases import catalogue
 from step.conformance.compare import compare_gradient
 from step.conformance.policy import TOLERANCES, Status
 from step.conformance.spec_space import base
-
 from step.reference import functional as F
 from step.specs import NEURON_KINDS, NeuronSpec
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import pytest
 import torch
 from faulty_backends import cached_expected
+
 from step.conformance.cases import catalogue
 from step.conformance.runner import run_case
-
 from step.reference._dynamics import DYNAMICS, Run, threshold
 from step.reference.functional import charge_lif, fire, reset
 from step.reference.zoo import has_dynamics

@@ -4,6 +4,7 @@ backend minus reference over time."""
 from __future__ import annotations
 
 from faulty_backends import WrapFault, Wrapper, cached_expected, call_inner, registered
+
 from step.conformance.cases import catalogue
 from step.conformance.plots import case_plot
 from step.conformance.policy import Status

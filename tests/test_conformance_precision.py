@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 import torch
-from step.conformance.cases import catalogue
-from step.conformance.policy import Status
-from step.conformance.runner import run_suite
 from torch import Tensor
 
 from step import hookimpl
+from step.conformance.cases import catalogue
+from step.conformance.policy import Status
+from step.conformance.runner import run_suite
 from step.reference.backend import ReferenceBackend
 from step.reference.neurons import ReferenceNeuron
 from step.registry import get_backend, register_plugin, unregister_plugin

@@ -5,10 +5,10 @@ v_reset, decay_input, the fire rule at a tie) where the hand traces run at their
 from __future__ import annotations
 
 import pytest
+
 from step.conformance.cases import catalogue
 from step.conformance.expect import expected
 from step.conformance.runner import run_case
-
 from step.registry import get_backend
 
 COMBINATIONS = [c for c in catalogue(["float32"]) if "[" in c.name and c.mode == "multi-step"

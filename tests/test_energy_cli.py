@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import step.models
 
+import step.models
 from step.cli import main
 from step.energy import NETWORKS, TERMS
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import step.models as models
 import torch
-from step.models.config import ModelConfig
 
+import step.models as models
 from step.errors import InputError, SpecError
+from step.models.config import ModelConfig
 from step.nn import NeuronModule
 
 MODELS = models.list_models()

@@ -11,10 +11,10 @@ random numbers while being built (shifted weights) and one that fires at another
 from __future__ import annotations
 
 import pytest
-import step.models as models
 import torch
 
 import step
+import step.models as models
 from step.backend import Backend
 from step.nn import NeuronModule
 from step.reference.backend import ReferenceBackend

@@ -13,6 +13,7 @@ exactly those unused modules (so both numbers are pinned):
 from __future__ import annotations
 
 import pytest
+
 import step.models as models
 
 # (model, preset, ours, official code, unused modules in the official code)

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import step.models as models
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import step.models as models
 from step.nn import NeuronModule
 from step.registry import available_backends, get_backend
 from step.support import Level, Support

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 from brian2_oracle import SETS, inputs
-from step.conformance.oracle import oracle_parameters, oracle_run
 
+from step.conformance.oracle import oracle_parameters, oracle_run
 from step.registry import get_backend
 from step.specs import parse_neuron
 

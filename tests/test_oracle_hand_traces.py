@@ -13,8 +13,8 @@ import math
 
 import pytest
 import torch
-from step.conformance.oracle import oracle_parameters, oracle_run
 
+from step.conformance.oracle import oracle_parameters, oracle_run
 from step.registry import get_backend
 from step.specs import (
     ALIFSpec,

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from step.conformance.oracle import oracle_run
 
+from step.conformance.oracle import oracle_run
 from step.registry import get_backend
 from step.specs import HHSpec, IzhikevichSpec
 

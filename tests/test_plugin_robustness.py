@@ -11,13 +11,13 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from step.conformance.cases import catalogue
-from step.conformance.policy import Status
-from step.conformance.runner import run_suite
 
 from step import hookimpl
 from step.cli import main
 from step.cli.exit_codes import ExitCode
+from step.conformance.cases import catalogue
+from step.conformance.policy import Status
+from step.conformance.runner import run_suite
 from step.reference.backend import ReferenceBackend
 from step.registry import backend_statuses, get_backend, register_plugin, unregister_plugin
 from step.specs import LIFSpec

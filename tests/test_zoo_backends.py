@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import pytest
+
 from step.conformance.cases import catalogue
 from step.conformance.policy import Status
 from step.conformance.runner import run_suite
-
 from step.errors import UnsupportedSpecError
 from step.registry import backend_statuses, get_backend
 from step.specs import NEURON_KINDS

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from step.conformance.modes import find_parameter
 
+from step.conformance.modes import find_parameter
 from step.errors import SpecError
 from step.registry import backend_statuses, get_backend
 from step.specs import NEURON_KINDS, PUBLISHED, published

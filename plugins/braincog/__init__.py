@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend
 from step.quirks import Quirk
 from step.specs import NeuronSpec
-from step.support import Support
 
-from .mapping import plan
-from .zoo import ZOO_KINDS, zoo_plan
+from .mapping import BrainCogPlan, plan
+from .zoo import zoo_plan
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 #: Warnings BrainCog 0.2.7.19 triggers on import that say nothing about a user's run: timm's
 #: deprecated import path, BrainCog's resnets overwriting timm's registry names, and dv's use
@@ -45,10 +45,11 @@ def _alpha_as_shipped(spec: NeuronSpec) -> NeuronSpec:
         update={"alpha": alpha})})
 
 
-class BrainCogBackend(Backend):
+class BrainCogBackend(LibraryBackend):
     """BrainCog's IFNode, LIFNode and PLIFNode, one call per time step."""
 
     name = "braincog"
+    label = "BrainCog"
     library = "braincog"
     distribution = "braincog"
     install_hint = "pip install 'step-snn[braincog]'"
@@ -68,10 +69,11 @@ class BrainCogBackend(Backend):
               if spec.reset != "none" else spec),
     )}
 
-    def neuron_support(self, spec: NeuronSpec) -> Support:
-        if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.braincog.zoo
-            return zoo_plan(spec).support
-        return plan(spec).support
+    def base_plan(self, spec: NeuronSpec) -> BrainCogPlan:
+        return plan(spec)
+
+    def zoo_plan(self, spec: NeuronSpec) -> BrainCogPlan:  # step.plugins.braincog.zoo
+        return zoo_plan(spec)
 
     def import_modules(self) -> tuple[ModuleType, ModuleType]:
         """BrainCog's node and surrogate modules, imported once, without the import noise."""
@@ -82,15 +84,15 @@ class BrainCogBackend(Backend):
             surrogates = self.import_library("braincog.base.strategy.surrogate")
         return nodes, surrogates
 
-    def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+    def build(self, spec: NeuronSpec, plan: BrainCogPlan) -> NeuronModule:  # type: ignore[override]
         nodes, surrogates = self.import_modules()
         if spec.kind in ZOO_KINDS:
             from .zoo_neurons import BrainCogIzhikevich
 
-            return BrainCogIzhikevich(spec, zoo_plan(spec), nodes, surrogates)
+            return BrainCogIzhikevich(spec, plan, nodes, surrogates)
         from .neurons import BrainCogNeuron
 
-        return BrainCogNeuron(spec, plan(spec), nodes, surrogates)
+        return BrainCogNeuron(spec, plan, nodes, surrogates)
 
 
 @hookimpl

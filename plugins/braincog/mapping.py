@@ -30,9 +30,10 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan, float32_gradient
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -51,10 +52,9 @@ NATIVE_SURROGATES = {
 
 
 @dataclass(frozen=True)
-class BrainCogPlan:
+class BrainCogPlan(Plan):
     """What to build: node class, surrogate (BrainCog's or 'step'), its alpha, and support."""
 
-    support: Support
     node: str = ""
     #: a BrainCog surrogate class name, or "step" for step's surrogate via act_fun
     surrogate: str = "step"
@@ -103,7 +103,7 @@ def _surrogate(spec: NeuronSpec) -> tuple[str, float, bool, Support]:
 
 
 def _dynamics(spec: NeuronSpec) -> Support:
-    if spec.kind not in NODES:
+    if spec.kind not in NODES:  # never reached through the backend (IF / LIF / PLIF only)
         return Support.unsupported(f"the BrainCog adapter has no {spec.kind!r} neuron")
     node = f"BrainCog {NODES[spec.kind]}"
     if spec.reset != "hard":
@@ -136,10 +136,8 @@ def plan(spec: NeuronSpec) -> BrainCogPlan:
     name, alpha, at_equality, grad = _surrogate(spec)
     support = dynamics.combine(grad)
     if name != "step":
-        support = replace(
-            support, gradient_precision="float32",
-            precision_how="BrainCog's surrogates keep alpha as a float32 parameter and AtanGrad, "
+        support = float32_gradient(
+            support, "BrainCog's surrogates keep alpha as a float32 parameter and AtanGrad, "
             "QGateGrad and GateGrad return float32 spikes for float64 input, so their backward "
-            "is float32-accurate",
-        )
+            "is float32-accurate")
     return BrainCogPlan(support, NODES[spec.kind], name, alpha, at_equality)

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
+from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
 from step.specs import NeuronSpec
+from step.surrogates import surrogate_grad
 
 from .mapping import BrainCogPlan
 
@@ -74,11 +74,15 @@ def _extension_classes(surrogates: ModuleType) -> tuple[type, type]:
     return StepSurrogate, StraightThrough
 
 
+def library_rule(plan: BrainCogPlan) -> str:
+    """The comparison of the plan's spike function (BrainCog's rule depends on the surrogate)."""
+    return "ge" if plan.fires_at_equality else "gt"
+
+
 def braincog_threshold(value: float, spec: NeuronSpec, plan: BrainCogPlan, like: Tensor) -> Tensor:
     """``value`` as a tensor like ``like``, nudged so that the plan's spike function fires by
     the spec's rule."""
-    library_rule = "ge" if plan.fires_at_equality else "gt"
-    th = library_threshold(value, like.dtype, spec.fire, library_rule)
+    th = fire_threshold(value, spec.fire, like.dtype, library_rule(plan))
     return torch.tensor(th, dtype=like.dtype, device=like.device)
 
 
@@ -101,19 +105,21 @@ def act_fun_factory(plan: BrainCogPlan, spec: NeuronSpec, surrogates: ModuleType
     return make
 
 
-class BrainCogNeuron(NeuronModule):
+class BrainCogNeuron(LibraryNeuron):
     """IF, LIF and PLIF as BrainCog nodes called once per time step (BrainCog's default mode).
 
     BrainCog keeps ``mem`` on the node; it is cleared with ``n_reset()`` before every call (the
     reset contract). The last ``mem`` stays on the node until the next call, as the module's
     ``last_state`` keeps it anyway (clearing it again after each call cost ~4 % of a tiny model).
+    PLIF's ``w`` is the node's own (``node.w``) and a learnt threshold ``node.threshold``.
     """
 
     def __init__(
         self, spec: NeuronSpec, plan: BrainCogPlan, nodes: ModuleType, surrogates: ModuleType
     ) -> None:
-        super().__init__(spec, "braincog")
+        super().__init__(spec, "braincog", owns_w=False)
         self.plan = plan
+        self.library_rule = library_rule(plan)
         kwargs: dict[str, Any] = {
             "threshold": spec.v_threshold - spec.v_reset,
             "act_fun": act_fun_factory(plan, spec, surrogates),
@@ -134,10 +140,10 @@ class BrainCogNeuron(NeuronModule):
         if self.spec.learn_threshold or self._threshold_for == (like.dtype, like.device):
             return
         self._threshold_for = (like.dtype, like.device)
-        self.node.threshold.data = braincog_threshold(
-            self.spec.v_threshold - self.spec.v_reset, self.spec, self.plan, like)
+        th = self.fire_threshold(self.spec.v_threshold - self.spec.v_reset, like.dtype)
+        self.node.threshold.data = torch.tensor(th, dtype=like.dtype, device=like.device)
 
-    def _input(self, x: Tensor) -> Tensor:
+    def drive(self, x: Tensor) -> Tensor:
         spec = self.spec
         if spec.kind == "if" or spec.decay_input:
             return x
@@ -145,20 +151,23 @@ class BrainCogNeuron(NeuronModule):
             return x / torch.sigmoid(self.node.w)
         return x * spec.tau
 
-    def run(self, x: Tensor, state: State | None, record_v: bool):
-        node, v_reset = self.node, self.spec.v_reset
+    # -- the LibraryNeuron loop: the carry is the node, whose mem is v - v_reset ------------
+    def start(self, x: Tensor, state: State | None) -> nn.Module:
+        node = self.node
         self._set_threshold(x)
-        xs = self._input(x)
         node.n_reset()
         if state is not None:
-            node.mem = state["v"] - v_reset
-        spikes, vs = [], []
-        # unbind, not xs[t]: indexing would give the backward a full-size zero tensor per step
-        for xt in xs.unbind(0):
-            # BrainCog's strict surrogates return float32 spikes whatever the input: cast back
-            # (the values are 0 and 1, exact in every float dtype).
-            spikes.append(node(xt).to(x.dtype))
-            if record_v:
-                vs.append(node.mem + v_reset)
-        v_last = node.mem + v_reset if v_reset else node.mem
-        return torch.stack(spikes), (torch.stack(vs) if record_v else None), {"v": v_last}
+            node.mem = state["v"] - self.spec.v_reset
+        return node
+
+    def step(self, x_t: Tensor, node: nn.Module) -> tuple[Tensor, nn.Module]:
+        # BrainCog's strict surrogates return float32 spikes whatever the input: the skeleton
+        # casts them back (the values are 0 and 1, exact in every float dtype)
+        return node(x_t), node
+
+    def membrane(self, node: nn.Module) -> Tensor:
+        return node.mem + self.spec.v_reset
+
+    def final_state(self, node: nn.Module) -> State:
+        v_reset = self.spec.v_reset
+        return {"v": node.mem + v_reset if v_reset else node.mem}

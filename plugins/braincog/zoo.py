@@ -25,10 +25,6 @@ from step.support import Level, Support
 
 from .mapping import BrainCogPlan, _surrogate
 
-#: The zoo kinds this module answers for (other unknown kinds keep the adapter's message).
-ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "glif", "hdlif",
-             "psn", "izhikevich", "hh")
-
 _MISSING = {
     "hh": "BrainCog's HHNode is not the classic model: it resets the membrane to 0 after each "
           "spike, starts from a random membrane with closed gates and divides the gate rates "

@@ -15,21 +15,22 @@ from typing import TYPE_CHECKING
 
 from step.backend import Backend
 from step.hookspecs import hookimpl
+from step.plugins._adapter import ZOO_KINDS, LibraryBackend
 from step.quirks import Quirk, library_fire_rule
 from step.specs import NeuronSpec
-from step.support import Support
 
-from .mapping import plan
-from .zoo import ZOO_KINDS, zoo_plan
+from .mapping import NorsePlan, plan
+from .zoo import zoo_plan
 
 if TYPE_CHECKING:
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
 
 
-class NorseBackend(Backend):
+class NorseBackend(LibraryBackend):
     """Norse's LIFBoxCell and IAFCell, looped over time (see the mapping module for why)."""
 
     name = "norse"
+    label = "Norse"
     library = "norse"
     distribution = "norse"
     install_hint = "pip install 'step-snn[norse]'"
@@ -43,21 +44,22 @@ class NorseBackend(Backend):
                   update={"alpha": 1.0})}) if spec.surrogate.kind == "fast_sigmoid" else spec),
     )}
 
-    def neuron_support(self, spec: NeuronSpec) -> Support:
-        if spec.kind in ZOO_KINDS:  # the neuron zoo: step.plugins.norse.zoo
-            return zoo_plan(spec).support
-        return plan(spec).support
+    def base_plan(self, spec: NeuronSpec) -> NorsePlan:
+        return plan(spec)
 
-    def _build_neuron(self, spec: NeuronSpec, support: Support) -> NeuronModule:
+    def zoo_plan(self, spec: NeuronSpec) -> NorsePlan:  # step.plugins.norse.zoo
+        return zoo_plan(spec)
+
+    def build(self, spec: NeuronSpec, plan: NorsePlan) -> NeuronModule:  # type: ignore[override]
         with quiet_import():
             self.import_library("norse.torch")
         if spec.kind in ZOO_KINDS:
             from .zoo_neurons import MODULES
 
-            return MODULES[spec.kind](spec, zoo_plan(spec))
+            return MODULES[spec.kind](spec, plan)
         from .neurons import NorseNeuron
 
-        return NorseNeuron(spec, plan(spec))
+        return NorseNeuron(spec, plan)
 
 
 @contextmanager

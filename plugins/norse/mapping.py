@@ -26,9 +26,10 @@ The mapping (canonical equations in :mod:`step.specs.neuron`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan, float32_gradient
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
@@ -36,10 +37,9 @@ NATIVE, EMULATED, UNSUPPORTED = Level.NATIVE, Level.EMULATED, Level.UNSUPPORTED
 
 
 @dataclass(frozen=True)
-class NorsePlan:
+class NorsePlan(Plan):
     """What to build: cell, threshold method, its alpha, the unit scale, and the support."""
 
-    support: Support
     method: str = "heaviside"
     alpha: float = 0.0
     #: Norse runs on ``v' = scale * v``; 1.0 keeps canonical units.
@@ -116,7 +116,7 @@ def _dynamics(spec: NeuronSpec) -> Support:
                 parts.append(Support(NATIVE, EMULATED, "", (
                     f"Norse's {name} does not detach the spike; the adapter passes "
                     f"{name} applied to z.detach() as LIFBoxParameters.reset_method")))
-    else:
+    else:  # never reached through the backend, which routes only IF / LIF / PLIF here
         return Support.unsupported(f"the Norse adapter has no {spec.kind!r} neuron")
     if spec.learn_threshold:
         parts.append(Support(NATIVE, EMULATED, "", (
@@ -135,9 +135,7 @@ def plan(spec: NeuronSpec) -> NorsePlan:
     method, alpha, scale, grad = _surrogate(spec)
     support = dynamics.combine(grad)
     if method == "heavi_erfc":
-        support = replace(
-            support, gradient_precision="float32",
-            precision_how="Norse 1.1.0's heavi_erfc backward divides by "
-            "torch.as_tensor(np.pi).sqrt(), a float32 constant, whatever the input dtype",
-        )
+        support = float32_gradient(
+            support, "Norse 1.1.0's heavi_erfc backward divides by "
+            "torch.as_tensor(np.pi).sqrt(), a float32 constant, whatever the input dtype")
     return NorsePlan(support, method, alpha, scale)

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from step.fire_rule import library_threshold, library_threshold_tensor
-from step.nn.base import NeuronModule, State
+from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
 from step.specs import NeuronSpec
 
 from . import quiet_import
@@ -42,34 +42,32 @@ def _no_reset(z: Tensor, v: Tensor, v_reset: Any, v_th: Any) -> Tensor:
     return v
 
 
+#: Norse's heaviside is strict (``x > 0``).
+LIBRARY_RULE = "gt"
+
+
 def norse_threshold(v_th: Any, spec: NeuronSpec, dtype: torch.dtype) -> Any:
     """``v_th`` (Norse units) as Norse must see it to fire by the spec's rule: Norse compares
     strictly (``gt``), so ``fire="ge"`` moves it one ulp down (:mod:`step.fire_rule`)."""
-    if isinstance(v_th, Tensor):
-        return library_threshold_tensor(v_th, spec.fire, "gt")
-    if spec.fire == "gt":
+    if spec.fire == "gt" and not isinstance(v_th, Tensor):
         return v_th
-    return library_threshold(v_th, dtype, spec.fire, "gt")
+    return fire_threshold(v_th, spec.fire, dtype, LIBRARY_RULE)
 
 
-class NorseNeuron(NeuronModule):
+class NorseNeuron(LibraryNeuron):
     """IF (IAFCell), LIF and PLIF (LIFBoxCell) stepped over the leading time axis.
 
     A fresh cell is made per call: its parameters hold PLIF's ``sigmoid(w)`` and a learnt
     threshold, which must enter each call's graph (and no graph is kept between calls).
     """
 
+    library_rule = LIBRARY_RULE
+
     def __init__(self, spec: NeuronSpec, plan: NorsePlan) -> None:
-        super().__init__(spec, "norse")
+        super().__init__(spec, "norse", owns_threshold=True)
         self.plan = plan
-        self.v_threshold: float | nn.Parameter
-        if spec.learn_threshold:
-            self.v_threshold = nn.Parameter(torch.tensor(spec.v_threshold))
-        else:
-            self.v_threshold = spec.v_threshold
-        if spec.kind == "plif":
-            # 1/tau = sigmoid(w), w0 = -ln(tau - 1): the reference's parameterisation
-            self.w = nn.Parameter(torch.tensor(spec.initial_w))
+        if not spec.learn_threshold:
+            self.v_threshold: float | nn.Parameter = spec.v_threshold
 
     def _scaled(self, value: Any) -> Any:
         c = self.plan.scale
@@ -97,7 +95,7 @@ class NorseNeuron(NeuronModule):
         )
         return LIFBoxCell(p, dt=1.0)
 
-    def _input(self, x: Tensor) -> Tensor:
+    def drive(self, x: Tensor) -> Tensor:
         """x in Norse's units: times the scale, and times tau when the input is not decayed."""
         spec = self.spec
         if spec.kind == "if" or spec.decay_input:
@@ -106,20 +104,20 @@ class NorseNeuron(NeuronModule):
             return x * (self.plan.scale / torch.sigmoid(self.w))
         return x * (spec.tau * self.plan.scale)
 
-    def run(self, x: Tensor, state: State | None, record_v: bool):
+    # -- the LibraryNeuron loop: the carry is (cell, Norse state) ---------------------------
+    def start(self, x: Tensor, state: State | None) -> tuple[nn.Module, Any]:
         cell = self.make_cell(x.dtype)
-        c = self.plan.scale
         v = self._scaled(state["v"]) if state is not None else torch.full_like(
             x[0], self._scaled(self.spec.v_reset))
         norse_state: Any = (IAFFeedForwardState(v=v) if self.spec.kind == "if"
                             else LIFBoxFeedForwardState(v=v))
-        xs = self._input(x)
-        spikes, vs = [], []
-        # unbind, not xs[t]: indexing would give the backward a full-size zero tensor per step
-        for xt in xs.unbind(0):
-            z, norse_state = cell(xt, norse_state)
-            spikes.append(z)
-            if record_v:
-                vs.append(norse_state.v / c if c != 1.0 else norse_state.v)
-        v_last = norse_state.v / c if c != 1.0 else norse_state.v
-        return torch.stack(spikes), (torch.stack(vs) if record_v else None), {"v": v_last}
+        return cell, norse_state
+
+    def step(self, x_t: Tensor, carry: tuple[nn.Module, Any]) -> tuple[Tensor, Any]:
+        cell, norse_state = carry
+        z, norse_state = cell(x_t, norse_state)
+        return z, (cell, norse_state)
+
+    def membrane(self, carry: tuple[nn.Module, Any]) -> Tensor:
+        v, c = carry[1].v, self.plan.scale
+        return v / c if c != 1.0 else v

@@ -29,9 +29,6 @@ from .mapping import NorsePlan, _surrogate
 
 NATIVE, EMULATED, UNSUPPORTED = Level.NATIVE, Level.EMULATED, Level.UNSUPPORTED
 
-ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "glif", "hdlif",
-             "psn", "izhikevich", "hh")
-
 _MISSING = {
     "izhikevich": "Norse's izhikevich_feed_forward_step updates u from the previous v "
                   "(explicit Euler) where the canonical update, as Izhikevich's own listing, "

@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.snntorch import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from torch import Tensor, nn
 
+from step.backend import State
 from step.errors import InputError
-from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
+from step.plugins._adapter import LibraryNeuron
+from step.plugins.snntorch.mapping import _RESET_MECHANISM, NATIVE_SURROGATES, adapter_reset_reason
 from step.specs import NeuronSpec, SurrogateSpec
+from step.surrogates import surrogate_grad
 
 if TYPE_CHECKING:
     from step.backend import Backend
@@ -53,13 +53,15 @@ def _forget_global_registration(leaky: nn.Module) -> None:
             registry[:] = [n for n in registry if n is not leaky]
 
 
-class SnnTorchNeuron(NeuronModule):
+class SnnTorchNeuron(LibraryNeuron):
     """IF / LIF (native) and PLIF (emulated) on one ``snn.Leaky`` with an explicit membrane."""
 
+    library_rule = "gt"  # Leaky fires on mem - threshold > 0
+
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
-        super().__init__(spec, backend.name)
         snn = backend.import_library("snntorch")
         surrogate_module = backend.import_library("snntorch.surrogate")
+        super().__init__(spec, backend.name, owns_w=False)
         # Hard and no reset work in the frame mem = v - v_reset (the zero reset is the reset to
         # v_reset); the soft reset in mem = v (it subtracts the canonical threshold).
         self.shift = 0.0 if spec.reset == "soft" else float(spec.v_reset)
@@ -67,6 +69,8 @@ class SnnTorchNeuron(NeuronModule):
         self.adapter_reset = adapter_reset_reason(
             spec, backend.quirk_on("subtract_resubtracts")) is not None
         mechanism = "none" if self.adapter_reset else _RESET_MECHANISM[spec.reset]
+        # with learn_threshold, Leaky's own threshold Parameter is the spec's v_threshold
+        # (v_threshold - v_reset in the hard frame), registered before w as in the reference
         self.leaky = snn.Leaky(
             beta=self._constant_beta(),
             threshold=float(spec.v_threshold) - self.shift,
@@ -89,7 +93,7 @@ class SnnTorchNeuron(NeuronModule):
             return torch.sigmoid(self.w)
         return 1.0 / self.spec.tau
 
-    def _drive(self, x: Tensor) -> Tensor:
+    def drive(self, x: Tensor) -> Tensor:
         """The input Leaky gets: it adds its input unscaled and leaks towards 0 in its frame."""
         spec = self.spec
         if spec.kind == "if":
@@ -101,7 +105,7 @@ class SnnTorchNeuron(NeuronModule):
         return x + offset * k if offset else x
 
     @contextmanager
-    def _bound(self, x: Tensor) -> Iterator[None]:
+    def bound(self, x: Tensor) -> Iterator[None]:
         """Give Leaky this call's beta and threshold in the input's dtype, restore afterwards.
 
         Leaky keeps beta and threshold as float32 buffers built from Python floats; rebuilding
@@ -116,8 +120,7 @@ class SnnTorchNeuron(NeuronModule):
             beta = torch.tensor(self._constant_beta(), dtype=x.dtype, device=x.device)
         leaky.beta = beta
         if not self.spec.learn_threshold:
-            th = library_threshold(float(self.spec.v_threshold) - self.shift, x.dtype,
-                                   self.spec.fire, "gt")
+            th = self.fire_threshold(float(self.spec.v_threshold) - self.shift, x.dtype)
             leaky.threshold = torch.tensor(th, dtype=x.dtype, device=x.device)
         try:
             yield
@@ -139,28 +142,23 @@ class SnnTorchNeuron(NeuronModule):
             return mem - s * self.leaky.threshold.to(mem.dtype)
         return mem - s * mem
 
-    # -- the NeuronModule contract ----------------------------------------------------------
-    def run(
-        self, x: Tensor, state: State | None, record_v: bool
-    ) -> tuple[Tensor, Tensor | None, State]:
+    # -- the LibraryNeuron loop -------------------------------------------------------------
+    def start(self, x: Tensor, state: State | None) -> Tensor:
         if state is not None:
             mem = state["v"].to(x.dtype) - self.shift
             self._check_state(mem)
-        else:  # rest: v = v_reset, i.e. mem = 0 in the shifted frame, v_reset in the soft one
-            mem = torch.full_like(x[0], self.spec.v_reset - self.shift)
-        spikes, mems = [], []
-        with self._bound(x):
-            drive = self._drive(x)
-            # unbind, not drive[t]: indexing would give the backward a full-size zero tensor
-            for drive_t in drive.unbind(0):
-                spk, mem = self.leaky(drive_t, mem)
-                if self.adapter_reset:
-                    mem = self._reset(mem, spk)
-                spikes.append(spk.to(x.dtype))
-                if record_v:
-                    mems.append(mem)
-        v_seq = torch.stack(mems) + self.shift if record_v else None
-        return torch.stack(spikes), v_seq, {"v": mem + self.shift}
+            return mem
+        # rest: v = v_reset, i.e. mem = 0 in the shifted frame, v_reset in the soft one
+        return torch.full_like(x[0], self.spec.v_reset - self.shift)
+
+    def step(self, x_t: Tensor, mem: Tensor) -> tuple[Tensor, Tensor]:
+        spk, mem = self.leaky(x_t, mem)
+        if self.adapter_reset:
+            mem = self._reset(mem, spk)
+        return spk, mem
+
+    def membrane(self, mem: Tensor) -> Tensor:
+        return mem + self.shift
 
     def _check_state(self, mem: Tensor) -> None:
         """Refuse a passed membrane that Leaky's own zero reset would take for a spike.

@@ -17,9 +17,6 @@ from dataclasses import replace
 from step.specs import NeuronSpec
 from step.support import Level, Support
 
-#: The zoo kinds this module answers for (other unknown kinds keep the adapter's message).
-ZOO_KINDS = ("eif", "klif", "alif", "cuba_lif", "li", "ilif", "nilif", "clif", "glif", "hdlif",
-             "psn", "izhikevich", "hh")
 
 def zoo_support(spec: NeuronSpec, keep_library_reset: bool = False) -> Support:
     """How snnTorch computes a zoo ``spec``."""

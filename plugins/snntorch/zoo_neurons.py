@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-from step.plugins.snntorch import _RESET_MECHANISM, adapter_reset_reason
-from step.plugins.snntorch.neurons import _forget_global_registration, build_spike_grad
 from torch import Tensor
 
 from step.errors import InputError
 from step.fire_rule import library_threshold
 from step.nn.base import NeuronModule, State
+from step.plugins.snntorch import _RESET_MECHANISM, adapter_reset_reason
+from step.plugins.snntorch.neurons import _forget_global_registration, build_spike_grad
 from step.specs import NeuronSpec
 
 if TYPE_CHECKING:

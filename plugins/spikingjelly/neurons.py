@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.spikingjelly import native_surrogate
 from torch import Tensor, nn
 
-from step.fire_rule import library_threshold
-from step.nn.base import NeuronModule, State
-from step.reference.surrogates import surrogate_grad
+from step.backend import State
+from step.plugins._adapter import LibraryNeuron, fire_threshold
+from step.plugins.spikingjelly.mapping import native_surrogate
 from step.specs import NeuronSpec, SurrogateSpec
+from step.surrogates import surrogate_grad
 
 if TYPE_CHECKING:
     from step.backend import Backend
@@ -29,7 +29,7 @@ def spec_threshold(spec: NeuronSpec, dtype: torch.dtype) -> float:
     """The threshold to hand SpikingJelly (which fires on ``h - th >= 0``) so that it fires by
     the spec's rule: ``v_threshold`` itself for ``ge``, one ulp above it for ``gt``
     (:mod:`step.fire_rule`)."""
-    return library_threshold(spec.v_threshold, dtype, spec.fire, LIBRARY_RULE)
+    return fire_threshold(spec.v_threshold, spec.fire, dtype, LIBRARY_RULE)
 
 
 class _NeutralSpike(torch.autograd.Function):
@@ -75,8 +75,14 @@ def build_surrogate(spec: SurrogateSpec, surrogate_module: Any) -> nn.Module:
     return getattr(surrogate_module, name)(**kwargs)
 
 
-class SpikingJellyNeuron(NeuronModule):
-    """IF / LIF / PLIF computed by SpikingJelly's functional multi-step neurons."""
+class SpikingJellyNeuron(LibraryNeuron):
+    """IF / LIF / PLIF computed by SpikingJelly's functional multi-step neurons.
+
+    SpikingJelly loops over time itself, so :meth:`run` replaces the skeleton's loop; PLIF's
+    ``w`` is the skeleton's (the same initial value as ``ParametricLIFNode(init_tau)``).
+    """
+
+    library_rule = LIBRARY_RULE
 
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
         super().__init__(spec, backend.name)
@@ -86,9 +92,6 @@ class SpikingJellyNeuron(NeuronModule):
         # impossible to deepcopy or pickle.
         self._multi_step = getattr(functional, f"{spec.kind}_multi_step")
         self.surrogate_function = build_surrogate(spec.surrogate, surrogate_module)
-        if spec.kind == "plif":
-            # Same initial value as SpikingJelly's ParametricLIFNode(init_tau).
-            self.w = nn.Parameter(torch.tensor(spec.initial_w))
 
     # -- parameter mapping ------------------------------------------------------------------
     def _library_input(self, x: Tensor) -> Tensor:
@@ -121,7 +124,7 @@ class SpikingJellyNeuron(NeuronModule):
     ) -> tuple[Tensor, Tensor | None, State]:
         spec = self.spec
         v0 = state["v"].to(x.dtype) if state is not None else torch.full_like(x[0], spec.v_reset)
-        threshold = spec_threshold(spec, x.dtype)
+        threshold = self.fire_threshold(spec.v_threshold, x.dtype)
         x_lib = self._library_input(x)
         if spec.reset == "none":
             return self._run_without_reset(x_lib, v0, threshold)

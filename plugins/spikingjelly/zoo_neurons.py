@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
-from step.plugins.spikingjelly.neurons import LIBRARY_RULE, build_surrogate, spec_threshold
 from torch import Tensor, nn
 
 from step.fire_rule import library_threshold, library_threshold_tensor
 from step.nn.base import NeuronModule, State
+from step.plugins.spikingjelly.neurons import LIBRARY_RULE, build_surrogate, spec_threshold
 from step.reference.gated import glif_parameters, psn_parameters
 from step.specs import NeuronSpec
 

@@ -12,11 +12,22 @@ import sys
 from collections.abc import Sequence
 
 from step import __version__
-from step.cli import backends, conformance, energy, models, probe, study, sweep, trace, train
+from step.cli import (
+    backends,
+    conformance,
+    energy,
+    models,
+    probe,
+    specs,
+    study,
+    sweep,
+    trace,
+    train,
+)
 from step.cli.exit_codes import ExitCode
 from step.errors import StepError
 
-COMMANDS = [backends, trace, train, models, conformance, energy, study, sweep, probe]
+COMMANDS = [backends, specs, trace, train, models, conformance, energy, study, sweep, probe]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,9 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (the root parser if there is none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # name the subcommand's help (step train --help), not the root's
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return ExitCode.USAGE_ERROR

@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"backends": rows}, indent=2))
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     table = Table(title="STEP backends")
     for col in ("backend", "library", "version", "status", "forward n/e/u", "gradient n/e/u"):
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         counts = [f"{c['native']}/{c['emulated']}/{c['unsupported']}" if c else "-"
                   for c in (sup.get("forward"), sup.get("gradient"))]
         table.add_row(r["name"], r["library"] or "-", r["version"] or "-", status, *counts)
-    Console().print(table)
-    Console().print("n/e/u: how many of a grid of representative neuron specs each backend runs "
+    console().print(table)
+    console().print("n/e/u: how many of a grid of representative neuron specs each backend runs "
                     "natively, emulated, or not at all (step trace --backend all shows one spec)")
     return ExitCode.OK

@@ -125,12 +125,12 @@ def write_reports(report: Any, out: Path) -> None:
 
 def render(report: Any, out: Path) -> None:
     """A per-backend summary table and the first failures, for a person at a terminal."""
-    from rich.console import Console
     from rich.table import Table
 
+    from step.cli._console import console
     from step.conformance.policy import SEVERITY, Status
 
-    console = Console()
+    con = console()
     table = Table(title=f"STEP conformance ({len(report.cases)} cases, "
                         f"{report.seconds:.1f} s)")
     table.add_column("backend")
@@ -138,11 +138,11 @@ def render(report: Any, out: Path) -> None:
         table.add_column(s.value, justify="right")
     for name, counts in report.counts().items():
         table.add_row(name, *[str(counts[s.value]) for s in SEVERITY])
-    console.print(table)
+    con.print(table)
     failures = [r for r in report.results if r.status in (Status.FAIL, Status.ERROR)]
     for r in failures[:10]:
-        console.print(f"[red]{r.status.value}[/] {r.backend} {r.case.id}: {r.detail}",
-                      markup=True, highlight=False, soft_wrap=True)
+        con.print(f"[red]{r.status.value}[/] {r.backend} {r.case.id}: {r.detail}",
+                  markup=True, highlight=False, soft_wrap=True)
     if len(failures) > 10:
-        console.print(f"... and {len(failures) - 10} more in the report")
-    console.print(f"report: {out / 'report.html'} (also report.md, report.json)")
+        con.print(f"... and {len(failures) - 10} more in the report")
+    con.print(f"report: {out / 'report.html'} (also report.md, report.json)")

@@ -29,12 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def collect(pattern: str = "*") -> list[dict]:
+def collect(pattern: str = "*", progress: bool = False) -> list[dict]:
     """One row per model: name, paper, default preset, parameters per preset."""
     import step.models as models
+    from step._progress import track
 
     rows = []
-    for name in models.list_models(pattern):
+    names = models.list_models(pattern)
+    for name in track(names, "counting parameters", total=len(names), enabled=progress):
         entry = models.model_entry(name)
         rows.append({
             "name": name,
@@ -46,7 +48,7 @@ def collect(pattern: str = "*") -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = collect(args.pattern)
+    rows = collect(args.pattern, progress=True)
     if not rows:
         from step.errors import InputError
         from step.models import list_models
@@ -56,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"models": rows}, indent=2))
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     table = Table(title="STEP models")
     for col in ("model", "preset", "parameters", "paper"):
@@ -67,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
             mark = " (default)" if preset == r["default_preset"] else ""
             table.add_row(r["name"] if i == 0 else "", preset + mark, f"{n:,}",
                           r["paper"] if i == 0 else "")
-    Console().print(table)
+    console().print(table)
     return ExitCode.OK

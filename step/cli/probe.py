@@ -34,6 +34,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def read_result(run_dir: Path) -> dict[str, Any]:
+    """RUN_DIR/result.json, or one line saying why it cannot be used."""
+    from step.errors import InputError
+
+    path = run_dir / "result.json"
+    try:
+        result = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path} is not valid JSON ({err}): the run was cut short or the "
+                         "file was edited; train the run again") from None
+    ok = (isinstance(result, dict) and isinstance(result.get("config"), dict)
+          and isinstance(result.get("model"), dict) and "data_overrides" in result["model"])
+    if not ok:
+        raise InputError(f"{path} is not a step train result (no config or model.data_overrides)"
+                         ": train the run again")
+    return result
+
+
 def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     """Rebuild the run's model and data, load best.pt, run the temporal probe on ``split``."""
     from torch import nn
@@ -46,7 +64,7 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     result_path = run_dir / "result.json"
     if not result_path.is_file() or not (run_dir / BEST).is_file():
         raise InputError(f"{run_dir} is not a finished step train run (no result.json/best.pt)")
-    result = json.loads(result_path.read_text())
+    result = read_result(run_dir)
     cfg = RunConfig.parse(result["config"], what=str(result_path))
     data = load_data(cfg)
     model, _ = build_model(cfg, result["model"]["data_overrides"])
@@ -59,16 +77,21 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from step._io import write_json
+    from step._io import dumps, say_written, write_json
+    from step._progress import status
 
     run_dir = Path(args.run_dir)
-    probe = probe_run(run_dir, args.split)
+    with status(f"probing {run_dir} on the {args.split} split (original, reversed, shuffled)",
+                not args.json):
+        probe = probe_run(run_dir, args.split)
     write_json(run_dir / "probe.json", probe)
     if args.json:
-        print(json.dumps(probe, indent=2))
+        print(dumps(probe))
+        say_written(run_dir / "probe.json", to_stderr=True)
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     t = Table(title=f"temporal probe, {args.split} split (T = {probe['T']})")
     for h in ("time order", "accuracy", "drop"):
@@ -77,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
     for k, v in probe.items():
         if isinstance(v, dict) and "acc_drop" in v:
             t.add_row(k, f"{v['acc']:.4f}", f"{v['acc_drop']:+.4f}")
-    c = Console()
+    c = console()
     c.print(t)
     if probe.get("note"):
         c.print(probe["note"])
+    say_written(run_dir / "probe.json")
     return ExitCode.OK

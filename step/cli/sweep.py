@@ -5,13 +5,16 @@ Example::
     step sweep ablation.yaml      # base run config + grid over neuron, surrogate, encoder,
                                   # attention/embedding variant and backend
 
-Each finished run is appended to OUT/runs.jsonl; rerunning skips what is done. The summary is
-written to OUT/sweep.md and OUT/sweep.png.
+The whole grid is checked before the first run (exit 2 on a bad key, backend, neuron, model or
+dataset). Each finished run is appended to OUT/runs.jsonl; rerunning skips what is done and
+retries failures. The summary is written to OUT/sweep.md and OUT/sweep.png. Exit code 1 when
+any run failed. Sweep files to start from: examples/sweeps/; every key: docs/run-config.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,36 +31,59 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE.yaml", help="sweep file: base, grid, out")
     p.add_argument("--out", help="output folder (overrides the file's out)")
     p.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
+    p.add_argument("--json", action="store_true",
+                   help="print the entries (one per grid point) as JSON on stdout")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from step._io import output_dir
+    from step._io import output_dir, say_written
     from step.specs import load_mapping
-    from step.study.sweep import SweepConfig, run_sweep
+    from step.study.sweep import LOG, SweepConfig, run_sweep
 
     data = load_mapping(args.file, "base, grid and out")
     if args.out:
         data["out"] = args.out
     sweep = SweepConfig.parse(data, what=f"sweep file {args.file}")
     output_dir(sweep.out)
-    entries = run_sweep(sweep, progress=not args.quiet)
+    entries = run_sweep(sweep, progress=not (args.quiet or args.json),
+                        what=f"sweep file {args.file}")
     out = Path(sweep.out)
     write_summary(out, entries, list(sweep.grid))
-    render(entries, list(sweep.grid))
-    return ExitCode.OK if any(e["status"] == "trained" for e in entries) else ExitCode.CHECK_FAILED
+    if args.json:
+        import json
+
+        print(json.dumps({"axes": list(sweep.grid), "entries": entries,
+                          "files": [str(out / LOG), str(out / "sweep.md"),
+                                    str(out / "sweep.png")]}, indent=2))
+    else:
+        render(entries, list(sweep.grid))
+        say_written(out / LOG, out / "sweep.md", out / "sweep.png")
+    failed = [e for e in entries if e["status"] == "failed"]
+    if failed:
+        sys.stderr.write(f"{len(failed)} of {len(entries)} runs failed (see the note column); "
+                         "rerun the same command to retry only those\n")
+    return ExitCode.CHECK_FAILED if failed or not entries else ExitCode.OK
 
 
 def rows(entries: list[dict], axes: list[str]) -> tuple[list[str], list[list[str]]]:
-    head = [*axes, "status", "test acc", "val acc", "firing rate", "s / epoch", "note"]
+    from step.study.diff import config_diff, describe
+
+    head = [*axes, "status", "test acc", "val acc", "firing rate", "s / epoch",
+            "model config vs first row", "note"]
     out = []
-    for e in entries:
+    configs = [(e.get("specs") or {}).get("model") for e in entries]
+    first = next((c for c in configs if c), None)
+    for e, config in zip(entries, configs, strict=True):
+        changed = describe(config_diff(first, config)) if first and config else ""
+
         def f(k: str, fmt: str = ".4f", e: dict = e) -> str:
             return format(e[k], fmt) if e.get(k) is not None else ""
 
         out.append([str(e["point"].get(a)) for a in axes] + [
             e["status"] + (" (done before)" if e.get("reused") else ""), f("test_acc"),
-            f("val_acc"), f("firing_rate"), f("time_per_epoch_s", ".2f"), e.get("error", "")])
+            f("val_acc"), f("firing_rate"), f("time_per_epoch_s", ".2f"), changed,
+            e.get("error", "")])
     return head, out
 
 
@@ -82,8 +108,9 @@ def write_summary(out: Path, entries: list[dict], axes: list[str]) -> None:
 
 
 def render(entries: list[dict], axes: list[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from step.cli._console import console
 
     head, body = rows(entries, axes)
     t = Table(title="sweep")
@@ -91,4 +118,4 @@ def render(entries: list[dict], axes: list[str]) -> None:
         t.add_column(h, no_wrap=h == "note", overflow="ellipsis", max_width=40)
     for r in body:
         t.add_row(*r)
-    Console().print(t)
+    console().print(t)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from step._io import dumps, say_written
 from step.cli.exit_codes import ExitCode
 from step.errors import InputError, StepError
 
@@ -34,12 +34,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_inputs(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"--input must be comma-separated numbers, got {text!r}") from None
-    if not values:
+    """One finite number per step; an empty item (``1,,2``) or NaN is an error, not skipped."""
+    import math
+
+    items = [v.strip() for v in text.split(",")]
+    if items == [""]:
         raise InputError("--input needs at least one value, e.g. --input 2,2,2")
+    values = []
+    for i, item in enumerate(items):
+        try:
+            value = float(item)
+        except ValueError:
+            what = "is empty" if not item else f"is {item!r}, not a number"
+            raise InputError(f"--input must be comma-separated numbers: value {i + 1} {what} "
+                             "(e.g. --input 2,0,2)") from None
+        if not math.isfinite(value):
+            raise InputError(f"--input must be finite numbers: value {i + 1} is {item}")
+        values.append(value)
     return values
 
 
@@ -108,18 +119,21 @@ def run(args: argparse.Namespace) -> int:
     failed = any(r["support"] == "error" for r in results.values())
     code = ExitCode.CHECK_FAILED if failed else ExitCode.OK  # a plugin raised: its row says so
     if args.json:
-        print(json.dumps(results))
-        return code
-    render(spec, inputs, results)
+        print(dumps(results, indent=None))
+    else:
+        render(spec, inputs, results)
+    if args.plot:
+        say_written(args.plot, to_stderr=args.json)
     return code
 
 
 def render(spec: Any, inputs: list[float], results: dict[str, dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]{spec.kind}[/] {spec.model_dump(exclude={'kind'})}")
+    from step.cli._console import console
+
+    out = console()
+    out.print(f"[bold]{spec.kind}[/] {spec.model_dump(exclude={'kind'})}")
     table = Table()
     table.add_column("t", justify="right")
     table.add_column("input", justify="right")
@@ -132,10 +146,10 @@ def render(spec: Any, inputs: list[float], results: dict[str, dict]) -> None:
         for r in ran.values():
             row += [f"{r['v'][t]:.6g}", _mark(r["spikes"][t])]
         table.add_row(*row)
-    console.print(table)
+    out.print(table)
     for name, r in results.items():
         if r["support"] != "native" or r["spikes"] is None:
-            console.print(f"{name}: [yellow]{r['support']}[/] {r.get('reason', '')}")
+            out.print(f"{name}: [yellow]{r['support']}[/] {r.get('reason', '')}")
 
 
 def _mark(s: float) -> str:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
+from step._io import dumps
 from step.cli.exit_codes import ExitCode
+from step.errors import InputError, StepError
 
 #: Flags that map one to one onto RunConfig fields (None = not given, the file/default wins).
 RUN_FLAGS = ("model", "preset", "dataset", "backend", "epochs", "seed", "batch_size", "lr",
@@ -61,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default runs/train)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt (same config required)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="train again into an OUT that already holds a run")
     p.add_argument("--stop-after", type=int, metavar="N",
                    help="stop after N epochs of this call, as if killed (to test --resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -74,22 +79,64 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_run_config(args.config, flags_of(args), args.sets)
     output_dir(cfg.out)
-    result = train(cfg, resume=args.resume, progress=not args.quiet, stop_after=args.stop_after)
+    if args.resume and args.overwrite:
+        raise InputError("--resume continues the run in --out, --overwrite starts it again: "
+                         "give one of them")
+    finished = None if args.overwrite else previous_run(cfg, resume=args.resume)
+    if finished is not None:
+        print(f"{cfg.out} already holds this run, finished (test acc "
+              f"{finished['test']['acc']:.4f}): nothing to do (--overwrite trains it again)",
+              file=sys.stderr if args.json else sys.stdout)
+        result = finished
+    else:
+        result = train(cfg, resume=args.resume, progress=not args.quiet,
+                       stop_after=args.stop_after)
     if result.get("status") == "stopped":
         print(f"stopped after {result['epochs_done']} epochs; continue with --resume "
               f"(checkpoint in {result['out']})")
         return ExitCode.OK
     if args.json:
-        print(json.dumps(result, indent=2))
-        return ExitCode.OK
-    render(result, cfg.out)
-    return ExitCode.OK
+        print(dumps(result))
+    else:
+        render(result, cfg.out)
+    return ExitCode.CHECK_FAILED if "diverged" in result else ExitCode.OK
+
+
+def previous_run(cfg: Any, *, resume: bool) -> dict[str, Any] | None:
+    """The result already in ``cfg.out`` if it is this very run, finished; else None.
+
+    A finished run with another config, or an unfinished one without ``--resume``, is an
+    :class:`InputError`: training would silently replace it.
+    """
+    from pathlib import Path
+
+    from step.train import RunConfig
+    from step.train.checkpoint import CHECKPOINT
+    from step.train.loop import RESULT
+
+    out = Path(cfg.out)
+    if (out / RESULT).is_file():
+        try:
+            old = json.loads((out / RESULT).read_text())
+            same = RunConfig.parse(old["config"]).identity() == cfg.identity()
+        except (ValueError, KeyError, TypeError, StepError):  # broken or foreign result.json
+            raise InputError(f"--out {out} holds a {RESULT} that is not a readable step train "
+                             "result: choose another --out, or add --overwrite to replace "
+                             "it") from None
+        if not same:
+            raise InputError(f"--out {out} already holds a finished run with a different "
+                             "config: choose another --out, or add --overwrite to replace it")
+        return old
+    if (out / CHECKPOINT).is_file() and not resume:
+        raise InputError(f"--out {out} holds an unfinished run: continue it with --resume, or "
+                         "add --overwrite to start again")
+    return None
 
 
 def render(result: dict, out: str) -> None:
-    from rich.console import Console
+    from step.cli._console import console
 
-    c = Console()
+    c = console()
     sel, test, env = result["selection"], result["test"], result["environment"]
     c.print(f"[bold]{result['config']['model']}[/] on [bold]{env['backend']}[/] "
             f"({env['backend_library'] or 'step'} {env['backend_version']}), "

@@ -21,8 +21,8 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from step.backend import NeuronModule
 from step.energy import synops
-from step.nn.base import NeuronModule
 from step.nn.layers import SeqWrap
 
 _MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.bmm}

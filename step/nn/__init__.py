@@ -1,6 +1,6 @@
 """Neutral layers: neurons from specs on any backend, encoders, and time-distributed layers."""
 
-from step.nn.base import NeuronModule, State
+from step.backend import NeuronModule, State
 from step.nn.encoder import Encoder
 from step.nn.layers import (
     BatchNorm1d,

@@ -58,7 +58,7 @@ def reset(module: nn.Module) -> None:
     Neurons start each call from rest anyway (the reset contract); this also clears their
     recorded traces and restarts the encoders' random generators from their seeds.
     """
-    from step.nn.base import NeuronModule
+    from step.backend import NeuronModule
     from step.nn.encoder import Encoder
 
     for m in module.modules():

@@ -50,11 +50,6 @@ register_dynamics("clif", Dynamics(
 
 
 # -- GLIF --------------------------------------------------------------------------------------
-#: GLIF's learnable parameters, each stored raw and used through a sigmoid.
-GLIF_PARAMETERS = ("alpha", "beta", "gamma", "tau", "v_threshold", "linear_decay", "v_subreset",
-                   "conduct")
-
-
 def glif_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
     """Raw (pre-sigmoid) initial values: gates at init_gate, the rest at their init_ fields."""
     decay = spec.init_linear_decay if spec.init_linear_decay is not None \

@@ -6,6 +6,7 @@ from step.specs._base import (
     format_validation_error,
     load_mapping,
     load_yaml,
+    set_dotted,
 )
 from step.specs.encoder import (
     ENCODER_KINDS,
@@ -45,6 +46,6 @@ __all__ = [
     "DeltaEncoderSpec", "DirectEncoderSpec", "EncoderSpec", "IFSpec", "LIFSpec",
     "LatencyEncoderSpec", "NeuronSpec", "PLIFSpec", "PhaseEncoderSpec", "RateEncoderSpec", "Spec",
     "SurrogateSpec", "apply_assignments", "format_validation_error", "load_mapping", "load_yaml",
-    "PUBLISHED", "Published", "parse_encoder", "parse_neuron", "published",
+    "PUBLISHED", "Published", "parse_encoder", "parse_neuron", "published", "set_dotted",
     "register_neuron",
 ]

@@ -18,7 +18,10 @@ from step.errors import SpecError
 class Spec(BaseModel):
     """Immutable, validated, YAML-loadable configuration."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: NaN or infinity in any float field (a threshold, tau, a learning
+    # rate) is an error at construction, in every spec, not a silent NaN membrane later.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
     @classmethod
     def parse(cls, data: Any, what: str | None = None) -> Self:
@@ -72,6 +75,8 @@ def format_validation_error(err: ValidationError, what: str) -> str:
             msg = msg.removeprefix(prefix)
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see the spec's fields)"
+        elif e["type"] == "finite_number":
+            msg = f"must be a finite number, got {e.get('input')!r}"
         elif e["type"] == "literal_error":
             msg = f"{msg}, got {e.get('input')!r}"
         parts.append(f"{loc}: {msg}" if loc else msg)
@@ -82,23 +87,33 @@ def apply_assignments(data: dict[str, Any], assignments: list[str]) -> dict[str,
     """Apply ``key=value`` strings (dotted keys nest: ``surrogate.alpha=3``) to a dict copy.
 
     Values stay strings; the spec's validation converts them (``"2"`` to 2.0, ``"false"`` to
-    False). A string value that a dotted key descends into becomes ``{"kind": value}``, so
-    ``surrogate=atan`` and ``surrogate.alpha=3`` combine.
+    False). See :func:`set_dotted` for how dotted keys nest.
     """
     out = dict(data)
     for item in assignments:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SpecError(f"--set expects KEY=VALUE, got {item!r}")
-        parts = key.split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if isinstance(child, str):
-                child = {"kind": child}
-            elif not isinstance(child, dict):
-                child = {}
-            node[part] = dict(child)
-            node = node[part]
-        node[parts[-1]] = value
+        out = set_dotted(out, key, value)
+    return out
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A copy of ``data`` with ``value`` at the dotted ``key`` (``neuron.tau``).
+
+    A string that a dotted key descends into becomes ``{"kind": value}``, so ``surrogate=atan``
+    and ``surrogate.alpha=3`` combine. ``--set`` and a sweep's ``grid`` both go through here.
+    """
+    out = dict(data)
+    parts = key.split(".")
+    node = out
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, str):
+            child = {"kind": child}
+        elif not isinstance(child, dict):
+            child = {}
+        node[part] = dict(child)
+        node = node[part]
+    node[parts[-1]] = value
     return out

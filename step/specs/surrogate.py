@@ -20,7 +20,7 @@ Where: :math:`x` is the distance of the charged membrane above threshold, :math:
 the sharpness, :math:`\sigma` the logistic function. ``atan``, ``sigmoid``, ``triangle``,
 ``rectangle`` and ``gaussian`` integrate to 1 over the real line (they are densities);
 ``fast_sigmoid`` integrates to :math:`2/\alpha`.
-The formulas are computed in :mod:`step.reference.surrogates`.
+The formulas are computed in :mod:`step.surrogates`.
 """
 
 from __future__ import annotations

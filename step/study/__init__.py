@@ -2,7 +2,9 @@
 
 ``run_study(StudyConfig(...))`` trains one model config on each backend and seed (same initial
 weights, same data order), then ``write_study`` reports accuracy, loss, firing rates, time and
-memory side by side with a verdict on whether backends differ more than seeds do. ``run_sweep``
+memory side by side with a paired verdict per pair of backends: equivalent within a margin,
+different, or inconclusive with the number of seeds that would settle it
+(:func:`step.study.stats.compare_paired`, reusable on any paired results). ``run_sweep``
 runs a grid of ablations (neuron, surrogate, encoder, attention, embedding, backend), appending
 each finished run to a JSON-lines file so that a rerun skips what is done.
 """

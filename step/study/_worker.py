@@ -1,7 +1,8 @@
-"""One study run in its own process: ``python -m step.study._worker RUN_CONFIG_JSON``.
+"""One study run in its own process, started by :func:`step.study.workers.worker_command`.
 
 The parent reads ``OUT/result.json``; on failure this process prints one line to stderr and
-exits non-zero, which becomes the run's error in the report.
+exits non-zero, which becomes the run's error in the report. (The command that starts it
+watches the study process and ends the worker if the study is killed.)
 """
 
 from __future__ import annotations

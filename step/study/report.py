@@ -35,7 +35,8 @@ def _conformance(row: dict) -> str:
     if c.get("error"):
         return f"error: {c['error']}"
     counts = ", ".join(f"{n} {k}" for k, n in c.get("counts", {}).items())
-    return f"{c['status']} ({counts} of {c['cases']} {'/'.join(c['kinds'])} cases)"
+    on = "/".join(c["roles"]) if "roles" in c else "/".join(c["kinds"])
+    return f"{c['status']} ({counts} of {c['cases']} cases on the run's {on} specs)"
 
 
 def table(study: dict) -> tuple[list[str], list[list[str]]]:
@@ -61,6 +62,59 @@ def table(study: dict) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def pairs_table(study: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the paired comparison (one row per pair of trained backends)."""
+    paired = study.get("paired") or {"pairs": []}
+    head = ["pair", "seeds", "mean diff (points)", "95% CI (points)", "TOST p", "paired t p",
+            "min detectable (points)", "McNemar p per seed", "verdict"]
+    rows = []
+    for q in paired["pairs"]:
+        ci = q.get("ci")
+        mc = q.get("mcnemar") or {}
+        rows.append([
+            f"{q['a']} - {q['b']}", str(q["n"]), _pts(q.get("mean_diff"), "+.2f"),
+            "n/a" if not ci else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]",
+            _f(q.get("p_equivalent"), ".3g"), _f(q.get("p_different"), ".3g"),
+            _pts(q.get("min_detectable"), ".2f"),
+            " ".join(f"{s}: {m['pvalue']:.3g} ({m['only_a']}/{m['only_b']})"
+                     for s, m in mc.items()) or "n/a",
+            q["verdict"] + (f" ({q['seeds_needed']} seeds)" if q.get("seeds_needed") else ""),
+        ])
+    return head, rows
+
+
+def _pts(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None else format(100 * x, fmt)
+
+
+def verdict_text(study: dict) -> str:
+    """The paired verdict (studies written before it existed: the spread comparison)."""
+    return (study.get("paired") or study["spread"])["text"]
+
+
+def _statistics(study: dict) -> list[str]:
+    """How to read the pairs table, and the unpaired spread kept for comparison."""
+    p = study.get("paired")
+    lines = []
+    if p:
+        lines.append(f"Paired by seed (same initial weights and data order per seed): mean of "
+                     f"the per-seed differences of test accuracy (row's first backend minus "
+                     f"second), its {100 * (1 - p['alpha']):.0f}% t interval, TOST against "
+                     f"±{100 * p['margin']:g} points (--margin), paired t test, the difference "
+                     f"a paired t test finds with power {p['power']:g} at this number of "
+                     "seeds, and McNemar's exact test on the test predictions of each seed "
+                     "(p, then samples only the first / only the second got right).")
+    lines.append(f"Unpaired spread (not the verdict): {study['spread']['text']}.")
+    d = study.get("row_differences") or {}
+    if d.get("baseline"):
+        diffs = {b: v["text"] for b, v in d["rows"].items() if v["text"] != "identical"}
+        lines.append(
+            f"Resolved model config (every neuron role, every field) against "
+            f"{d['baseline']}'s: " + ("identical on every row." if not diffs else
+                                      "; ".join(f"{b}: {t}" for b, t in diffs.items())))
+    return lines
+
+
 def _notes(study: dict) -> list[str]:
     notes = [f"{r['backend']}: {r['reason']}" for r in study["rows"] if r.get("reason")]
     return notes
@@ -69,10 +123,12 @@ def _notes(study: dict) -> list[str]:
 def _intro(study: dict) -> list[str]:
     c, env = study["config"], study["environment"]
     w = study["same_initial_weights"]
+    over = ", ".join(f"{k}={v}" for k, v in (c.get("model_overrides") or {}).items())
+    warm = f", {c['warmup_epochs']:g} epochs warm-up then cosine" if "warmup_epochs" in c else ""
     return [
-        f"Model {c['model']} (preset {c['preset']}), dataset {c['dataset']}, {c['epochs']} "
-        f"epochs, seeds {c['seed']}..{c['seed'] + c['seeds'] - 1}, batch {c['batch_size']}, "
-        f"lr {c['lr']}; "
+        f"Model {c['model']} (preset {c['preset']}{f'; {over}' if over else ''}), dataset "
+        f"{c['dataset']}, {c['epochs']} epochs, seeds {c['seed']}..{c['seed'] + c['seeds'] - 1}, "
+        f"batch {c['batch_size']}, lr {c['lr']}{warm}; "
         + (f"{c['jobs']} runs at a time, each in its own process." if c["isolate"]
            else "all runs in one process."),
         f"Same initial weights on every backend (per seed): "
@@ -89,16 +145,30 @@ def markdown(study: dict) -> str:
     head, rows = table(study)
     lines = [f"# Fairness study: {study['config']['model']} on {study['config']['dataset']}", ""]
     lines += [f"- {s}" for s in _intro(study)]
-    lines += ["", f"**Verdict:** {study['spread']['text']}", ""]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
-    lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
+    lines += ["", f"**Verdict:** {verdict_text(study)}", ""]
+    lines += _md_table(head, rows)
+    p_head, p_rows = pairs_table(study)
+    if p_rows:
+        lines += ["", "Paired comparison:", "", *_md_table(p_head, p_rows)]
+    lines += ["", *[f"- {s}" for s in _statistics(study)]]
     notes = _notes(study)
     if notes:
         lines += ["", "Notes:", *[f"- {n}" for n in notes]]
     lines += ["", f"![learning curves]({PLOTS['learning_curves']})",
               f"![firing rates per layer]({PLOTS['firing_rates']})", ""]
     return "\n".join(lines)
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]]
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    esc = html.escape
+    return ("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+            + "</table>")
 
 
 def html_page(study: dict, images: dict[str, bytes]) -> str:
@@ -113,10 +183,12 @@ def html_page(study: dict, images: dict[str, bytes]) -> str:
              f"<h1>Fairness study: {esc(study['config']['model'])} on "
              f"{esc(study['config']['dataset'])}</h1><ul>"]
     parts += [f"<li>{esc(s)}</li>" for s in _intro(study)]
-    parts.append(f"</ul><p class='v'><b>Verdict:</b> {esc(study['spread']['text'])}</p><table>")
-    parts.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
-    parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows]
-    parts.append("</table>")
+    parts.append(f"</ul><p class='v'><b>Verdict:</b> {esc(verdict_text(study))}</p>")
+    parts.append(_html_table(head, rows))
+    p_head, p_rows = pairs_table(study)
+    if p_rows:
+        parts.append("<h3>Paired comparison</h3>" + _html_table(p_head, p_rows))
+    parts.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in _statistics(study)) + "</ul>")
     notes = _notes(study)
     if notes:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes)
@@ -127,18 +199,47 @@ def html_page(study: dict, images: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def plot_curves(path: Path, study: dict) -> None:
-    def draw(fig: Any) -> None:
-        ax_a, ax_l = fig.subplots(1, 2)
-        for i, (b, c) in enumerate(study["curves"].items()):
-            style = ["-", "--", ":", "-."][i % 4]
-            ax_a.plot(c["epoch"], c["val_acc"], style, marker="o", label=b)
-            ax_l.plot(c["epoch"], c["train_loss"], style, marker="o", label=b)
-        ax_a.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)")
-        ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
-        ax_a.legend(fontsize="small")
+#: One marker per backend, drawn hollow and smaller for each later backend, so that curves
+#: that coincide (backends computing the same model) stay visible as concentric rings.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
-    save_figure(path, draw, figsize=(10, 3.8))
+
+def curve_labels(curves: dict[str, dict]) -> dict[str, str]:
+    """Legend labels; a backend whose curves equal an earlier one's says which."""
+    labels, seen = {}, {}
+    for b, c in curves.items():
+        key = (tuple(c["val_acc"]), tuple(c["train_loss"]))
+        labels[b] = b if key not in seen else f"{b} (= {seen[key]})"
+        seen.setdefault(key, b)
+    return labels
+
+
+def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
+    """Validation accuracy and training loss per epoch, one line per backend, whole-epoch
+    ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax_a, ax_l = fig.subplots(1, 2)
+    labels = curve_labels(curves)
+    n = len(curves)
+    for i, (b, c) in enumerate(curves.items()):
+        style = {"linestyle": ["-", "--", ":", "-."][i % 4], "marker": MARKERS[i % 8],
+                 "markersize": 4 + 2.5 * (n - 1 - i), "markerfacecolor": "none",
+                 "label": labels[b]}
+        ax_a.plot(c["epoch"], c["val_acc"], **style)
+        ax_l.plot(c["epoch"], c["train_loss"], **style)
+    ax_a.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)")
+    ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
+    for ax in (ax_a, ax_l):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if curves:
+        ax_a.legend(fontsize="small")
+    else:
+        ax_a.text(0.5, 0.5, "no backend trained", ha="center", transform=ax_a.transAxes)
+
+
+def plot_curves(path: Path, study: dict) -> None:
+    save_figure(path, lambda fig: draw_curves(fig, study["curves"]), figsize=(10, 3.8))
 
 
 def plot_rates(path: Path, study: dict) -> None:

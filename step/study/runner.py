@@ -10,32 +10,48 @@ Each run happens in a fresh Python process (``isolate``): its peak resident memo
 own (a process's ``ru_maxrss`` is a high-water mark that never goes down, so backends run one
 after another in one process would hide each other's peaks), and a backend that crashes the
 interpreter fails its own row, not the study.
+
+A study is resumable with the sweep's machinery (:mod:`step.study.sweep`): every finished run
+is appended to ``OUT/runs.jsonl`` under the hash of its run config, and a rerun reuses each
+run whose line says trained and whose ``result.json`` is there. ``OUT/study-config.json``
+holds the settings the runs were made with; a rerun with other settings refuses to mix them
+(:func:`check_out`) unless told to start over.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from step._io import write_json
 from step.errors import InputError
 from step.study.config import StudyConfig
+from step.study.sweep import LOG, append_log, read_log, run_key
+from step.study.workers import Workers, worker_command
 from step.train.config import RunConfig
+
+#: The settings a study's runs were made with (see :func:`check_out`).
+STUDY_CONFIG = "study-config.json"
 
 
 def resolve_backends(cfg: StudyConfig) -> list[str]:
-    """'all' -> every available backend (reference first); a list is checked name by name."""
+    """'all' -> every available backend (reference first); a list is checked name by name.
+
+    A name given twice runs once: a duplicate row would count as a second backend in the
+    paired verdict, comparing a backend with itself.
+    """
     from step.registry import available_backends, get_backend
 
     if cfg.backends == "all":
         return available_backends()
     names = cfg.backends if isinstance(cfg.backends, list) else cfg.backends.split(",")
-    names = [n.strip() for n in names if n.strip()]
+    names = list(dict.fromkeys(n.strip() for n in names if n.strip()))  # each once, in order
     if not names:
         raise InputError("--backends needs 'all' or a comma-separated list of backend names")
     for n in names:
@@ -73,32 +89,52 @@ def support_of(backend: str, specs: dict[str, Any]) -> tuple[dict[str, dict], st
     return table, "; ".join(reasons) or None
 
 
-def conformance_status(backend: str, kinds: list[str]) -> dict[str, Any] | None:
-    """The conformance suite's cases for the model's neuron kinds, run on ``backend``.
+def check_out(cfg: StudyConfig, overwrite: bool = False) -> None:
+    """Make ``cfg.out`` ready: resume a study with the same settings, refuse another's.
 
-    Returns the worst outcome (the suite's own severity order) and the counts per outcome;
-    A suite that breaks is reported, not raised: it must not cost the study its training
-    results.
+    Settings that only choose which runs exist or how the report reads (backends, number of
+    seeds, jobs, margin, conformance) may change between resumptions: each run is matched by
+    the hash of its own config. Any other difference means the folder's runs are not this
+    study's: one line, exit 2, nothing touched, unless ``overwrite`` (its runs are removed).
     """
-    from step.conformance.cases import cases_for_kind
-    from step.conformance.policy import SEVERITY
-    from step.conformance.runner import run_suite
-    from step.registry import get_backend
+    out = Path(cfg.out)
+    saved = _saved_settings(out)
+    if saved is not None and saved != cfg.run_settings() and not overwrite:
+        changed = sorted(k for k in set(saved) | set(cfg.run_settings())
+                         if saved.get(k) != cfg.run_settings().get(k))
+        raise InputError(
+            f"--out {out} holds a study made with other settings ({', '.join(changed)}): rerun "
+            "with the same settings to resume it, choose another --out, or pass --overwrite")
+    if overwrite:
+        for name in (LOG, STUDY_CONFIG, "study.json", "study.md", "study.html"):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "runs", ignore_errors=True)
+    write_json(out / STUDY_CONFIG, cfg.run_settings())
 
-    try:
-        cases = [c for k in kinds for c in cases_for_kind(k)]
-        report = run_suite([get_backend(backend)], cases)
-        counts = {k: v for k, v in report.counts().get(backend, {}).items() if v}
-    except Exception as err:
-        return {"status": "error", "error": f"{type(err).__name__}: {err}"}
-    worst = next((s.value for s in SEVERITY if counts.get(s.value)), None)
-    return {"status": worst, "counts": counts, "cases": len(cases), "kinds": kinds}
+
+def _saved_settings(out: Path) -> dict[str, Any] | None:
+    """The run settings of the study already in ``out`` (None: there is none)."""
+    if (out / STUDY_CONFIG).is_file():
+        return json.loads((out / STUDY_CONFIG).read_text())
+    if (out / "study.json").is_file():  # written before study-config.json existed
+        from step.errors import StepError
+
+        try:
+            config = json.loads((out / "study.json").read_text()).get("config", {})
+            return StudyConfig.parse(config).run_settings()
+        except (StepError, ValueError, AttributeError):
+            return {"unknown": "a study.json this version cannot read"}
+    if (out / LOG).is_file() or (out / "runs").is_dir():
+        return {"unknown": "a study whose settings were not recorded"}
+    return None
 
 
-def run_one(run: RunConfig, isolate: bool, threads: int | None = None) -> dict[str, Any]:
+def run_one(run: RunConfig, isolate: bool, threads: int | None = None,
+            workers: Workers | None = None) -> dict[str, Any]:
     """Train one run; returns its result, or ``{"error": ...}`` if it failed.
 
-    ``threads`` sets the worker's torch threads, so parallel workers do not oversubscribe.
+    ``threads`` sets the worker's torch threads, so parallel workers do not oversubscribe;
+    ``workers`` tracks the process so that a stopped study can end it.
     """
     if not isolate:
         from step.errors import StepError
@@ -110,26 +146,29 @@ def run_one(run: RunConfig, isolate: bool, threads: int | None = None) -> dict[s
             return {"error": str(err)}
         except Exception as err:  # one backend's crash must not end the others' runs
             return {"error": f"{type(err).__name__}: {err}"}
-    cmd = [sys.executable, "-m", "step.study._worker", run.model_dump_json()]
+    cmd = worker_command("step.study._worker", run.model_dump_json())
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = env["STEP_TORCH_THREADS"] = str(threads)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    code, stderr = (workers or Workers()).run(cmd, env)
     result_path = Path(run.out) / "result.json"
-    if proc.returncode != 0 or not result_path.is_file():
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        return {"error": lines[-1] if lines else f"worker exited with {proc.returncode}"}
+    if code != 0 or not result_path.is_file():
+        lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+        return {"error": lines[-1] if lines else f"worker exited with {code}"}
     return json.loads(result_path.read_text())
 
 
-def run_study(cfg: StudyConfig, progress: bool = False) -> dict[str, Any]:
-    """Train every (backend, seed), then summarise; returns the study dict (not yet written)."""
+def run_study(cfg: StudyConfig, progress: bool = False,
+              overwrite: bool = False) -> dict[str, Any]:
+    """Train every (backend, seed) not done yet, then summarise; returns the study dict (not
+    yet written). ``overwrite`` discards a study with other settings in ``cfg.out``."""
     from step.data import dataset_entry
     from step.study.summary import summarise
 
     dataset_entry(cfg.dataset)  # a bad name is one line before anything trains
     backends = resolve_backends(cfg)
     specs = role_specs(cfg)
+    check_out(cfg, overwrite)
     jobs, skipped = [], {}
     support: dict[str, dict] = {}
     for b in backends:
@@ -143,17 +182,40 @@ def run_study(cfg: StudyConfig, progress: bool = False) -> dict[str, Any]:
     threads = max(1, (os.cpu_count() or 1) // jobs_at_once) if cfg.isolate else None
     started = time.perf_counter()
 
+    log = Path(cfg.out) / LOG
+    done, log_lock, workers = read_log(log), threading.Lock(), Workers()
+
     def one(job: tuple[str, int]) -> dict[str, Any]:
         b, seed = job
-        out = str(Path(cfg.out) / "runs" / b / f"seed{seed}")
-        t0 = time.perf_counter()
-        result = run_one(cfg.run_config(b, seed, out), cfg.isolate, threads)
-        result.update(wall_s=time.perf_counter() - t0, seed=seed)
+        run = cfg.run_config(b, seed, str(Path(cfg.out) / "runs" / b / f"seed{seed}"))
+        key = run_key(run.identity())
+        old = done.get(key)
+        result_path = Path(run.out) / "result.json"
+        if old is not None and old["status"] == "trained" and result_path.is_file():
+            result = json.loads(result_path.read_text())
+            result.update(wall_s=old["wall_s"], seed=seed, reused=True)
+        else:
+            t0 = time.perf_counter()
+            result = run_one(run, cfg.isolate, threads, workers)
+            result.update(wall_s=time.perf_counter() - t0, seed=seed)
+            if workers.closing:  # a run cut short by a stop is not a finding
+                return result
+            with log_lock:
+                append_log(log, {"key": key, "point": {"backend": b, "seed": seed},
+                                 "status": "failed" if "error" in result else "trained",
+                                 "error": result.get("error"), "out": run.out,
+                                 "wall_s": result["wall_s"]})
         bar.done(b, seed, result)
         return result
 
     with _JobBar(progress, len(jobs)) as bar, ThreadPoolExecutor(jobs_at_once) as pool:
-        for (b, _), result in zip(jobs, pool.map(one, jobs), strict=True):
+        try:
+            results = list(pool.map(one, jobs))
+        except BaseException:  # Ctrl-C, SIGTERM (see workers.sigterm_as_interrupt), a bug
+            pool.shutdown(wait=False, cancel_futures=True)
+            workers.terminate_all()
+            raise
+        for (b, _), result in zip(jobs, results, strict=True):
             runs[b].append(result)
     return summarise(cfg, backends, specs, support, skipped, runs,
                      time.perf_counter() - started)
@@ -185,7 +247,7 @@ class _JobBar:
         if "error" in result:
             line = f"{backend} seed {seed}: [red]failed[/] {result['error']}"
         else:
-            line = (f"{backend} seed {seed}: test acc {result['test']['acc']:.4f} "
-                    f"({result['wall_s']:.0f} s)")
+            done = "done before" if result.get("reused") else f"{result['wall_s']:.0f} s"
+            line = f"{backend} seed {seed}: test acc {result['test']['acc']:.4f} ({done})"
         self.progress.console.print(line)
         self.progress.advance(self.task)

@@ -1,10 +1,14 @@
-"""Turning a study's runs into rows, curves and one verdict on the spread.
+"""Turning a study's runs into rows, curves and one verdict.
 
 Accuracy is each run's test accuracy at its validation-selected checkpoint. Spread over seeds
-is the sample standard deviation (n - 1) and the range. The verdict compares two ranges a
-person can recompute from the table: the backend-to-backend spread (max minus min of the
-backends' mean accuracies) and the seed-to-seed spread (the mean over backends of max minus
-min over their seeds). Within: backends differ no more than reruns of one backend do.
+is the sample standard deviation (n - 1) and the range. The verdict is paired
+(:mod:`step.study.stats`): runs of one seed share initial weights and data order on every
+backend, so each pair of backends is judged on its per-seed differences (t interval, paired t
+test, TOST against the study's margin) and per-sample predictions (McNemar per seed).
+
+The older unpaired comparison is kept beside it as ``spread`` (a person can recompute it from
+the table): the range of the backends' mean accuracies against the mean range over seeds. At
+few seeds it calls almost any gap "within" the seed spread, which is why it is not the verdict.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import statistics
 from typing import Any
 
 from step.study.config import StudyConfig
-from step.study.runner import conformance_status
 
 MEMORY_METHOD = ("resource.getrusage(RUSAGE_SELF).ru_maxrss after training minus before, in "
                  "a fresh process per run: torch's tensors live outside Python's allocator, so "
@@ -32,6 +35,49 @@ def _mean(xs: list[float | None]) -> float | None:
     return statistics.fmean(vals) if vals else None
 
 
+def conformance_cases(specs: dict[str, Any]) -> list[Any]:
+    """The conformance cases of exactly the specs a run uses, one group per distinct spec.
+
+    Every forward drive and mode, the input gradient (and learnable parameters'), and the
+    fire-at-threshold case: the suite's standard grid, applied to the run's own specs rather
+    than to its kinds' other variants (a backend without soft reset is no less conformant on a
+    model that only uses hard reset).
+    """
+    from step.conformance.cases import gradient_cases, standard_cases, threshold_case
+
+    cases, seen = [], []
+    for role, spec in specs.items():
+        if spec in seen:
+            continue
+        seen.append(spec)
+        name = f"{role}-{spec.kind}"
+        cases += [*standard_cases(name, spec, role), *gradient_cases(name, spec),
+                  threshold_case(name, spec)]
+    return cases
+
+
+def conformance_status(backend: str, specs: dict[str, Any]) -> dict[str, Any] | None:
+    """The conformance suite on the run's neuron specs (every role), run on ``backend``.
+
+    Returns the worst outcome (the suite's own severity order) and the counts per outcome.
+    A suite that breaks is reported, not raised: it must not cost the study its training
+    results.
+    """
+    from step.conformance.policy import SEVERITY
+    from step.conformance.runner import run_suite
+    from step.registry import get_backend
+
+    try:
+        cases = conformance_cases(specs)
+        report = run_suite([get_backend(backend)], cases)
+        counts = {k: v for k, v in report.counts().get(backend, {}).items() if v}
+    except Exception as err:
+        return {"status": "error", "error": f"{type(err).__name__}: {err}"}
+    worst = next((s.value for s in SEVERITY if counts.get(s.value)), None)
+    return {"status": worst, "counts": counts, "cases": len(cases), "roles": list(specs),
+            "kinds": sorted({s.kind for s in specs.values()})}
+
+
 def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
                 conformance: dict | None = None) -> dict:
     """One table row: status, support, accuracy over seeds, loss, rate, time, memory."""
@@ -46,6 +92,8 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
     if skipped:
         return {**row, "status": "skipped", "reason": skipped}
     ok = [r for r in runs if "error" not in r]
+    if ok:  # the resolved config the runs built (all seeds build the same one)
+        row["model_config"] = ok[0]["model"]["config"]
     failed = [r for r in runs if "error" in r]
     row["status"] = "ok" if ok and not failed else ("failed" if not ok else "partial")
     if failed:
@@ -53,6 +101,7 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
     acc = [r["test"]["acc"] for r in ok]
     row.update(
         seeds=[r["seed"] for r in ok], acc_per_seed=acc, acc=_stats(acc),
+        reused_seeds=[r["seed"] for r in ok if r.get("reused")],
         loss=_mean([r["test"]["loss"] for r in ok]),
         firing_rate=_mean([r["firing_rates"]["mean"] for r in ok]),
         time_per_epoch_s=_mean([r["time_per_epoch_s"] for r in ok]),
@@ -98,6 +147,66 @@ def spread_verdict(rows: list[dict], n_seeds: int) -> dict[str, Any]:
     return out
 
 
+def paired_verdict(cfg: StudyConfig, rows: list[dict],
+                   runs: dict[str, list[dict]]) -> dict[str, Any]:
+    """Every pair of trained backends compared seed by seed, and one verdict with its reason."""
+    from step.study.stats import pairwise
+
+    trained = [r["backend"] for r in rows if r["status"] in ("ok", "partial")]
+    ok = {b: [r for r in runs[b] if "error" not in r] for b in trained}
+    acc = {b: {r["seed"]: r["test"]["acc"] for r in rs} for b, rs in ok.items()}
+    predictions = {b: {r["seed"]: r["test"]["predictions"] for r in rs
+                       if "predictions" in r["test"]} for b, rs in ok.items()}
+    labels = {r["seed"]: r["test"]["labels"] for rs in ok.values() for r in rs
+              if "labels" in r["test"]}
+    out = pairwise(acc, margin=cfg.margin / 100, predictions=predictions, labels=labels)
+    out["text"] = _paired_text(out, len(trained))
+    return out
+
+
+def _paired_text(p: dict[str, Any], n_backends: int) -> str:
+    margin = f"±{100 * p['margin']:g} points"
+    if p["verdict"] is None:
+        return "fewer than two backends trained: nothing to compare"
+    if p["verdict"] == "equivalent":
+        return (f"equivalent: every pair of the {n_backends} backends is within {margin} "
+                f"(paired by seed, TOST at alpha {p['alpha']:g})")
+    if p["verdict"] == "different":
+        bad = [f"{q['a']} vs {q['b']}: {q['text']}" for q in p["pairs"]
+               if q["verdict"] == "different"]
+        return "different: " + "; ".join(bad)
+    from step.study.stats import MAX_SEEDS
+
+    undecided = [q for q in p["pairs"] if q["verdict"] == "inconclusive"]
+    open_pairs = [f"{q['a']} vs {q['b']}" for q in undecided]
+    known = [q["seeds_needed"] for q in undecided if q["seeds_needed"]]
+    hopeless = [f"{q['a']} vs {q['b']}" for q in undecided if not q["seeds_needed"]]
+    if not hopeless:
+        settle = f"about {max(known)} seeds would settle it (--seeds)"
+    else:
+        settle = (f"{', '.join(hopeless)} would need more than {MAX_SEEDS} seeds (a difference "
+                  "this close to the margin)"
+                  + (f", the others about {max(known)} (--seeds)" if known else ""))
+    return (f"inconclusive at margin {margin}: {', '.join(open_pairs)} neither equivalent nor "
+            f"shown different; {settle}")
+
+
+def row_differences(rows: list[dict]) -> dict[str, Any]:
+    """Each trained row's resolved model config against the first trained row's, field by
+    field: in a study only the backend may differ, so anything listed here is a finding."""
+    from step.study.diff import config_diff, describe
+
+    trained = [r for r in rows if r.get("model_config") is not None]
+    if not trained:
+        return {"baseline": None, "rows": {}}
+    base = trained[0]
+    diffs = {r["backend"]: config_diff(base["model_config"], r["model_config"])
+             for r in trained[1:]}
+    return {"baseline": base["backend"],
+            "rows": {b: {"fields": {k: list(v) for k, v in d.items()}, "text": describe(d)}
+                     for b, d in diffs.items()}}
+
+
 def curves(runs: dict[str, list[dict]]) -> dict[str, dict[str, list[float]]]:
     """Per backend, the mean over seeds of validation accuracy and training loss per epoch."""
     out = {}
@@ -136,9 +245,12 @@ def layer_rates(runs: dict[str, list[dict]]) -> dict[str, dict[str, Any]]:
 def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
               skipped: dict[str, str], runs: dict[str, list[dict]], elapsed: float) -> dict:
     """The whole study as one JSON-ready dict."""
-    kinds = sorted({s.kind for s in specs.values()})
-    conf = {b: conformance_status(b, kinds) if cfg.conformance else None for b in backends}
+    conf = {b: conformance_status(b, specs) if cfg.conformance else None for b in backends}
     rows = [backend_row(b, runs[b], support[b], skipped.get(b), conf[b]) for b in backends]
+    for r in rows:
+        r["neuron_specs"] = {role: (r.get("model_config") or {}).get(role)
+                             or specs[role].model_dump(mode="json", serialize_as_any=True)
+                             for role in specs}
     by_seed: dict[int, set[str]] = {}
     for r in rows:
         for seed, fp in zip(r.get("seeds", []), r.get("initial_weights", []), strict=True):
@@ -152,11 +264,13 @@ def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
         "environment": {k: v for k, v in (first or {}).get("environment", {}).items()
                         if not k.startswith("backend")},
         "rows": rows,
+        "paired": paired_verdict(cfg, rows, runs),
         "spread": spread_verdict(rows, cfg.seeds),
         "same_initial_weights": {
             "identical_across_backends": all(len(v) == 1 for v in by_seed.values()),
             "fingerprints": {str(k): sorted(v) for k, v in sorted(by_seed.items())},
         },
+        "row_differences": row_differences(rows),
         "curves": curves(runs),
         "layer_rates": layer_rates(runs),
         "memory_method": MEMORY_METHOD,

@@ -60,7 +60,7 @@ def load_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: A
     path = out / CHECKPOINT
     if not path.is_file():
         raise InputError(f"--resume: no checkpoint at {path} (run without --resume to start)")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = read(path, "--resume: the checkpoint", keys=_CHECKPOINT_KEYS)
     if state.get("identity") != identity:
         diff = sorted(k for k in identity if state.get("identity", {}).get(k) != identity[k])
         raise InputError(f"--resume: the checkpoint at {path} was made with a different config "
@@ -78,9 +78,49 @@ def save_best(out: Path, model: nn.Module, epoch: int) -> None:
 
 
 def load_best(out: Path, model: nn.Module) -> int:
-    state = torch.load(out / BEST, map_location="cpu", weights_only=False)
+    state = read(out / BEST, "the best checkpoint", keys=("model", "epoch"))
     _load_weights(model, state["model"], out / BEST)
     return int(state["epoch"])
+
+
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "torch_rng", "encoders", "epoch",
+                    "history", "best", "identity")
+
+
+def read(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> Any:
+    """``torch.load`` with ``weights_only=True``: tensors and plain data, never code.
+
+    A checkpoint is a pickle, and a pickle can run anything when it is loaded; a run folder
+    someone sent you must not be able to. ``weights_only`` refuses every object that is not a
+    tensor or plain data before it is built. A truncated, foreign or refused file is one line
+    (an :class:`InputError`), as is a dict that lacks the ``keys`` this reader needs.
+    """
+    import pickle
+    import re
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} does not exist: check the path")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))  # a class or function: refused
+        if found is None:  # not refused, unreadable: garbage or another kind of pickle
+            raise InputError(f"{what} {p} could not be read, it is truncated or not a torch "
+                             f"checkpoint ({_first_line(err)}): train again or give another "
+                             "file") from None
+        raise InputError(f"{what} {p} holds objects that are not tensors or plain data "
+                         f"({found.group(1)}), refused unloaded: use only checkpoints written "
+                         "by step") from None
+    except Exception as err:  # truncated, garbage, not a torch file: one line, not a dump
+        raise InputError(f"{what} {p} could not be read, it is truncated or not a torch "
+                         f"checkpoint ({_first_line(err)}): train again or give another "
+                         "file") from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise InputError(f"{what} {p} is not a step checkpoint (no {', '.join(missing)}): "
+                         "train again or give another file")
+    return state
 
 
 def _load_weights(model: nn.Module, weights: dict, path: Path) -> None:
@@ -91,3 +131,8 @@ def _load_weights(model: nn.Module, weights: dict, path: Path) -> None:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{path} does not fit the model as built now (was the model code or "
                          f"config changed since the run?): {first}") from None
+
+
+def _first_line(err: Exception) -> str:
+    first = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:100]
+    return f"{type(err).__name__}: {first}"

@@ -20,7 +20,8 @@ class RunConfig(Spec):
     model: str = Field("spiking_mlp", description="registered model name (step.models)")
     preset: str | None = Field(None, description="model preset; None: the model's default")
     model_overrides: dict[str, Any] = Field(
-        default_factory=dict, description="config overrides passed to step.models.create"
+        default_factory=dict, description="model config overrides passed to "
+        "step.models.create, e.g. {neuron: {kind: lif, tau: 3}} (--set neuron.tau=3)"
     )
     backend: str = Field("reference", description="backend that builds every neuron")
     dataset: str = Field("digits", description="registered dataset name (step.data)")
@@ -28,15 +29,16 @@ class RunConfig(Spec):
     img_size: int | None = Field(None, ge=1, description="resize images; None: the model's")
     train_subset: int | None = Field(None, ge=1, description="use the first N training samples")
     eval_subset: int | None = Field(None, ge=1, description="use the first N val/test samples")
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    eval_batch_size: int = Field(256, ge=1)
+    epochs: int = Field(10, ge=1, description="training epochs")
+    batch_size: int = Field(64, ge=1, description="training batch size")
+    eval_batch_size: int = Field(256, ge=1, description="batch size of val/test evaluation")
     lr: float = Field(5e-3, gt=0, description="peak learning rate (AdamW)")
-    weight_decay: float = Field(0.01, ge=0)
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
     warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up length, in epochs")
     min_lr_ratio: float = Field(0.01, ge=0, le=1, description="final lr = lr * min_lr_ratio")
-    label_smoothing: float = Field(0.1, ge=0, lt=1)
-    seed: int = Field(42, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1,
+                                   description="cross-entropy label smoothing")
+    seed: int = Field(42, ge=0, description="seed of weights, data order and dropout")
     device: str = Field("cpu", description="torch device (cpu, cuda)")
     probe: bool = Field(True, description="temporal probe (reversed/shuffled time) on test")
     out: str = Field("runs/train", description="output folder")
@@ -44,21 +46,38 @@ class RunConfig(Spec):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        import torch
-
-        try:
-            torch.device(v)
-        except RuntimeError:
-            raise ValueError(f"not a torch device: {v!r} (use cpu or cuda)") from None
-        return v
+        return check_device(v)
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide the result (everything but where it is written)."""
         return self.model_dump(exclude={"out"})
 
-    def with_(self, **changes: Any) -> RunConfig:
-        """A validated copy with ``changes`` applied."""
-        return RunConfig.parse({**self.model_dump(), **changes})
+
+def check_device(name: str) -> str:
+    """``name`` if torch can run on it here, else a ValueError naming the fix.
+
+    Checked when a config is parsed, so a run asking for a GPU the machine lacks stops before
+    loading data or starting any run, not at the first tensor moved.
+    """
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"not a torch device: {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{name!r} is not available: torch sees no CUDA GPU on this "
+                             "machine (use --device cpu)")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{name!r} is not available: torch sees {count} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name!r} is not available on this machine (use --device cpu)")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name!r}: step runs on cpu, cuda or mps")
+    return name
 
 
 def load_run_config(

@@ -95,11 +95,18 @@ def fresh_encoders(model: nn.Module) -> Iterator[None]:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: bool,
-             criterion: nn.Module, device: str = "cpu", rates: bool = False) -> dict[str, Any]:
-    """Mean loss and accuracy over ``data`` (and firing rates if ``rates``), in eval mode."""
+             criterion: nn.Module, device: str = "cpu", rates: bool = False,
+             predictions: bool = False) -> dict[str, Any]:
+    """Mean loss and accuracy over ``data`` (and firing rates if ``rates``), in eval mode.
+
+    ``predictions`` also returns the predicted and true label of every sample, in the data's
+    order: two runs on the same test set can then be compared sample by sample (McNemar).
+    """
     was_training = model.training
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
+    predicted: list[int] = []
+    labels: list[int] = []
     monitor = FiringRates(model) if rates else None
     try:
         with fresh_encoders(model), (monitor or _null()):
@@ -109,11 +116,16 @@ def evaluate(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: 
                 loss_sum += float(criterion(logits, y)) * len(y)
                 correct += int((logits.argmax(1) == y).sum())
                 n += len(y)
+                if predictions:
+                    predicted += logits.argmax(1).tolist()
+                    labels += y.tolist()
     finally:
         model.train(was_training)
     out: dict[str, Any] = {"loss": loss_sum / max(n, 1), "acc": correct / max(n, 1), "n": n}
     if monitor is not None:
         out["firing_rates"] = monitor.summary()
+    if predictions:
+        out.update(predictions=predicted, labels=labels)
     return out
 
 

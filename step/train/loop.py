@@ -95,6 +95,8 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     if resume:
         state = ckpt.load_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler,
                                      identity=identity)
+        _warn(f"resuming after epoch {state['epoch']} of {cfg.epochs} "
+              f"(from {out / ckpt.CHECKPOINT})")
     eval_kw = {"batch_size": cfg.eval_batch_size, "time_first": data.time_first,
                "criterion": criterion, "device": cfg.device}
     rss_before = _maxrss_mb()
@@ -105,9 +107,18 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
             if stop_after is not None and done_now >= stop_after:
                 return {"status": "stopped", "epochs_done": epoch, "out": str(out)}
             row = _train_epoch(model, data, epoch, cfg, optimizer, scheduler, criterion, bar)
-            val = evaluate(model, data.val, **eval_kw)
-            row.update(val_loss=val["loss"], val_acc=val["acc"])
+            if math.isfinite(row["train_loss"]):
+                val = evaluate(model, data.val, **eval_kw)
+                row.update(val_loss=val["loss"], val_acc=val["acc"])
             state["history"].append(row)
+            bad = _non_finite(row)
+            if bad:  # diverged: later epochs cannot recover, stop and say so
+                state["epoch"] = epoch + 1
+                state["diverged"] = {"epoch": epoch + 1, "reason": f"{bad} (learning rate "
+                                     f"{cfg.lr:g} too large?)"}
+                _warn(f"warning: {cfg.model} diverged in epoch {epoch + 1} ({bad}); stopped "
+                      "early, try a smaller --lr")
+                break
             if _better(val, state["best"]):
                 state["best"] = {"epoch": epoch + 1, "val_acc": val["acc"],
                                  "val_loss": val["loss"]}
@@ -123,13 +134,17 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
               "peak_delta_mb": _maxrss_mb() - rss_before}
     if cfg.device.startswith("cuda"):
         memory["cuda_peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 1024**2
+    if state["best"]["epoch"] is None:  # diverged in the first epoch: test what it became
+        ckpt.save_best(out, model, state["epoch"])
     best_epoch = ckpt.load_best(out, model)
-    test = evaluate(model, data.test, rates=True, **eval_kw)
+    test = evaluate(model, data.test, rates=True, predictions=True, **eval_kw)
     result = {
         "config": cfg.model_dump(),
         "dataset": {"name": data.name, "layout": data.layout, "sizes": data.sizes(),
                     "sample_shape": list(data.sample_shape), "info": data.info},
-        "model": {"name": cfg.model, "config": model.config.model_dump(mode="json"),
+        "model": {"name": cfg.model,
+                  # serialize_as_any: a neuron field typed NeuronSpec keeps its kind's fields
+                  "config": model.config.model_dump(mode="json", serialize_as_any=True),
                   "data_overrides": overrides,
                   "parameters": sum(p.numel() for p in model.parameters())},
         "environment": environment(cfg.backend, cfg.seed),
@@ -137,15 +152,16 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
         "initial_weights": init,
         "selection": {"split": "val", "rule": "highest val acc, then lowest val loss, then "
                       "earliest epoch", "best_epoch": best_epoch, **state["best"]},
-        "test": {"acc": test["acc"], "loss": test["loss"], "n": test["n"]},
+        "test": {"acc": test["acc"], "loss": test["loss"], "n": test["n"],
+                 "predictions": test["predictions"], "labels": test["labels"]},
         "firing_rates": test["firing_rates"],
         "history": state["history"],
         "time_per_epoch_s": _mean([r["train_time_s"] for r in state["history"]]),
         "memory": memory,
     }
-    energy = _energy(model, data, cfg)
-    if energy is not None:
-        result["energy"] = energy
+    if "diverged" in state:
+        result["diverged"] = state["diverged"]
+    result["energy"] = _energy(model, data, cfg)
     if cfg.probe:
         result["temporal_probe"] = temporal_probe(
             model, data.test, T=int(getattr(model.config, "T", 1)), **eval_kw)
@@ -172,19 +188,18 @@ def _train_epoch(model: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimi
         correct += int((logits.argmax(1) == y).sum())
         n += len(y)
         bar.step()
+        if not math.isfinite(loss_sum):
+            break  # diverged: the caller stops the run
     return {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n,
             "lr": optimizer.param_groups[0]["lr"], "train_time_s": time.perf_counter() - start}
 
 
-def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any] | None:
-    """step.energy's estimate on the test split (None if step.energy is not installed).
+def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any]:
+    """step.energy's estimate on the test split.
 
     A failure of the estimate is recorded as ``{"error": ...}``: it must not cost the run.
     """
-    try:
-        from step.energy import estimate
-    except ImportError:
-        return None
+    from step.energy import estimate
     from step.train.evaluate import fresh_encoders
 
     was_training = model.training
@@ -200,6 +215,18 @@ def _energy(model: nn.Module, data: Any, cfg: RunConfig) -> dict[str, Any] | Non
         return {"error": f"{type(err).__name__}: {err}"}
     finally:
         model.train(was_training)
+
+
+def _non_finite(row: dict[str, Any]) -> str | None:
+    """Which loss of an epoch's row is NaN or infinite, in words (None if both are finite)."""
+    for key in ("train_loss", "val_loss"):
+        if key in row and not math.isfinite(row[key]):
+            return f"{key.replace('_', ' ')} {row[key]}"
+    return None
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(text + "\n")
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -248,9 +275,9 @@ def _plot_curve(path: Path, history: list[dict], cfg: RunConfig) -> None:
         ax_l, ax_a = fig.subplots(1, 2)
         ep = [r["epoch"] for r in history]
         ax_l.plot(ep, [r["train_loss"] for r in history], label="train")
-        ax_l.plot(ep, [r["val_loss"] for r in history], label="val")
+        ax_l.plot(ep, [r.get("val_loss", math.nan) for r in history], label="val")
         ax_a.plot(ep, [r["train_acc"] for r in history], label="train")
-        ax_a.plot(ep, [r["val_acc"] for r in history], label="val")
+        ax_a.plot(ep, [r.get("val_acc", math.nan) for r in history], label="val")
         ax_l.set(xlabel="epoch", ylabel="loss")
         ax_a.set(xlabel="epoch", ylabel="accuracy")
         ax_a.legend()
