@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from adapter_helpers import float64_reference
 from brian2_oracle import SETS, inputs
 
 from step.conformance.oracle import oracle_parameters, oracle_run
-from step.registry import get_backend
 from step.specs import parse_neuron
 
 GOLDEN = Path(__file__).parent / "data" / "brian2_traces.npz"
@@ -44,12 +44,7 @@ def _run(name: str, how: str) -> tuple[np.ndarray, np.ndarray]:
     if how == "oracle":
         s, v, _, _ = oracle_run(spec, x, oracle_parameters(spec, torch.float64))
     else:  # the reference backend's module, as any backend is built
-        torch.set_default_dtype(torch.float64)
-        try:
-            neuron = get_backend("reference").build_neuron(spec)
-        finally:
-            torch.set_default_dtype(torch.float32)
-        neuron.record_v = True
+        neuron = float64_reference(spec)
         with torch.no_grad():
             s, v = neuron(x), neuron.v_seq
     return s.squeeze(1).detach().numpy(), v.squeeze(1).detach().numpy()

@@ -13,9 +13,9 @@ import math
 
 import pytest
 import torch
+from adapter_helpers import float64_reference
 
 from step.conformance.oracle import oracle_parameters, oracle_run
-from step.registry import get_backend
 from step.specs import (
     ALIFSpec,
     CLIFSpec,
@@ -60,12 +60,7 @@ def run(spec: NeuronSpec, xs: list[float], how: str, grad: bool = False):
                   oracle_parameters(spec, torch.float64).items()}
         out, v, _, _ = oracle_run(spec, x, params)
     else:
-        torch.set_default_dtype(torch.float64)
-        try:
-            neuron = get_backend("reference").build_neuron(spec)
-        finally:
-            torch.set_default_dtype(torch.float32)
-        neuron.record_v = True
+        neuron = float64_reference(spec)
         params = dict(neuron.named_parameters())
         out, v = neuron(x), neuron.v_seq
     grads: dict[str, list[float]] = {}

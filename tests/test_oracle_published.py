@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from adapter_helpers import float64_reference
 
 from step.conformance.oracle import oracle_run
-from step.registry import get_backend
 from step.specs import HHSpec, IzhikevichSpec
 
 DT = 0.25  # ms: Izhikevich's own listing integrates v in two half steps of 0.5 ms
@@ -38,11 +38,7 @@ def _izhikevich(name: str, how: str, ms: float = 1000.0) -> np.ndarray:
     if how == "oracle":
         s = oracle_run(spec, x, {})[0]
     else:
-        torch.set_default_dtype(torch.float64)
-        try:
-            neuron = get_backend("reference").build_neuron(spec)
-        finally:
-            torch.set_default_dtype(torch.float32)
+        neuron = float64_reference(spec)
         with torch.no_grad():
             s = neuron(x)
     return _spike_times(s, DT)
