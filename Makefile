@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.step-installed
 OUT ?= runs
 
-.PHONY: setup run test lint docs clean-venv
+.PHONY: setup run test lint docs clean-venv mutation
 
 setup: $(STAMP)
 
@@ -27,6 +27,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# Mutation testing of the conformance judge and the reference (not in CI: tens of minutes).
+# mutmut makes the mutants; benchmarks/mutation.py runs each in a forked warm process against
+# the fast tests that should kill it, and prints the kill rate (docs/conformance.md).
+mutation: $(STAMP)
+	$(PY) -m benchmarks.mutation --json $(OUT)/mutation.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -48,23 +48,58 @@ class Case:
     #: dtypes the case runs in (empty: all); a model too ill-conditioned to compare at one
     #: dtype's tolerance (Izhikevich in float32) says so here, with the reason in its factory
     dtypes: tuple[str, ...] = ()
+    #: the neuron axes after [T, B]: () is [N]; (C, L) a rank-4 and (C, H, W) a rank-5 input
+    #: of C*L (C*H*W) = N neurons
+    shape: tuple[int, ...] = ()
+    #: False: the input is a transposed view (non-contiguous, as after a permute in a model)
+    contiguous: bool = True
+    #: (dtype, steps) pairs: in that dtype two correct implementations part within ``steps``
+    #: (a chaotic or ill-conditioned model): compared step for step up to it, by firing
+    #: statistics after it (see :mod:`.horizon`)
+    horizons: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in FORWARD_MODES + GRADIENT_MODES:
             raise ValueError(f"unknown conformance mode {self.mode!r}")
+        if self.shape and _prod(self.shape) != self.N:
+            raise ValueError(f"case shape {self.shape} does not hold N={self.N} neurons")
         if self.seed < 0:  # stable per case, so adding a case never changes another's input
             key = f"{self.name}/{self.drive}/{self.mode}/{self.T}".encode()
             object.__setattr__(self, "seed", zlib.crc32(key) % 2**31)
 
     @property
     def id(self) -> str:
-        """Unique name: ``spec/drive/mode/T/dtype`` (what ``--cases`` matches)."""
-        return f"{self.name}/{self.drive}/{self.mode}/T{self.T}/{self.dtype}"
+        """Unique name: ``spec/drive/mode/T[/layout]/dtype`` (what ``--cases`` matches).
+
+        The layout part (``r5``, ``r3-strided``) appears only for inputs other than a
+        contiguous ``[T, B, N]``, so the ids of the original cases never changed.
+        """
+        layout = ""
+        if self.shape or not self.contiguous:
+            layout = f"/r{2 + len(self.neuron_shape)}" + ("" if self.contiguous else "-strided")
+        return f"{self.name}/{self.drive}/{self.mode}/T{self.T}{layout}/{self.dtype}"
+
+    @property
+    def neuron_shape(self) -> tuple[int, ...]:
+        """The axes after [T, B]: ``shape``, or ``(N,)``."""
+        return self.shape or (self.N,)
+
+    @property
+    def horizon(self) -> int | None:
+        """Steps compared one for one in this case's dtype (None: all of them)."""
+        return dict(self.horizons).get(self.dtype)
 
     @property
     def aspect(self) -> str:
         """``forward`` or ``gradient``: which support level of the backend applies."""
         return "gradient" if self.mode in GRADIENT_MODES else "forward"
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    out = 1
+    for n in shape:
+        out *= n
+    return out
 
 
 CaseFactory = Callable[[], Iterable[Case]]
@@ -179,12 +214,17 @@ def plif_cases() -> list[Case]:
 
 
 def cases_for_kind(kind: str) -> list[Case]:
-    """The cases of one neuron kind: its factory's, or the standard grid on its defaults."""
+    """The cases of one neuron kind: its factory's (or the standard grid on its defaults), then
+    those derived from its spec space (:mod:`.spec_space`)."""
+    from step.conformance.spec_space import derived_cases
+
     factory = CASE_FACTORIES.get(kind)
     if factory is not None:
-        return list(factory())
-    spec = NEURON_KINDS[kind]()
-    return standard_cases(kind, spec, kind.upper()) + gradient_cases(kind, spec)
+        own = list(factory())
+    else:
+        spec = NEURON_KINDS[kind]()
+        own = standard_cases(kind, spec, kind.upper()) + gradient_cases(kind, spec)
+    return own + list(derived_cases(kind))
 
 
 def catalogue(dtypes: Iterable[str] = DTYPES, pattern: str | None = None) -> list[Case]:

@@ -72,7 +72,13 @@ def _fmt(value: float | None) -> str:
 
 
 def _first(mask: Tensor) -> tuple[int, ...] | None:
-    """Index of the first True in row-major order (time first), or None."""
+    """Index of the first True in row-major order (time first), or None.
+
+    A 0-d mask (the comparison of a scalar parameter's gradient) has the empty index ``()``
+    when True: ``nonzero()`` of a 0-d tensor has no columns, so it cannot say where.
+    """
+    if mask.dim() == 0:
+        return () if bool(mask) else None
     hits = mask.nonzero()
     return None if hits.numel() == 0 else tuple(int(i) for i in hits[0])
 
@@ -93,11 +99,13 @@ def compare_spikes(
     got: Tensor | None, expected: Tensor, margin: Tensor, tol: Tolerance, *, strict: bool,
     where: str = "",
 ) -> tuple[Verdict, Tensor]:
-    """Spikes exactly, excusing flips within the threshold band (unless ``strict``).
+    """Spikes exactly, excusing flips within the threshold band (except exact ties if ``strict``).
 
     ``margin`` is the reference's ``h - v_th`` per step. Returns the verdict and a mask of the
     positions still comparable: a neuron whose spike flipped near threshold is left out from
-    that step on, because the flip legitimately changes everything after it.
+    that step on, because the flip legitimately changes everything after it. With ``strict``
+    (the tie cases), a flip where the reference's ``h - v_th`` is exactly 0 is never excused:
+    there the fire rule (``gt`` or ``ge``) alone decides.
     """
     bad = _structure("spikes", got, expected, where)
     valid = torch.ones_like(expected, dtype=torch.bool)
@@ -117,7 +125,9 @@ def compare_spikes(
     first_t = torch.where(differ, steps, torch.full_like(steps, T)).min(dim=0).values
     at_first = differ & (steps == first_t.unsqueeze(0))
     near = margin.abs() <= tol.threshold_band
-    excused = at_first & near & (not strict)
+    if strict:  # an exact tie (h == v_th) must follow the fire rule; only near-ties are excused
+        near = near & (margin != 0)
+    excused = at_first & near
     failing = at_first & ~excused
     index = _first(failing)
     if index is not None:
@@ -181,3 +191,27 @@ def compare_identical(quantity: str, first: Tensor, second: Tensor, where: str) 
         return Verdict()
     return Verdict(Divergence(quantity, index[0], index[1:], float(second[index]),
                               float(first[index]), where))
+
+
+def compare_rates(got: Tensor, expected: Tensor, start: int, where: str = "") -> Verdict:
+    """Firing statistics from step ``start`` on, where step-for-step comparison stops making
+    sense (a chaotic model past its horizon, see :mod:`.horizon`).
+
+    The population's mean spike count per step must agree within 10 % relative plus one spike
+    in the whole window: two correct implementations of a chaotic model keep its statistics,
+    not its spike times.
+    """
+    g = got.detach()[start:].to(expected.dtype)
+    e = expected[start:]
+    if e.shape[0] == 0:
+        return Verdict()
+    window = e.shape[0]
+    rate_g, rate_e = float(g.sum()) / window, float(e.sum()) / window
+    neurons = e[0].numel()
+    if abs(rate_g - rate_e) > 0.1 * abs(rate_e) + 1.0 / window:
+        return Verdict(Divergence(
+            "firing rate", None, (), rate_g / neurons, rate_e / neurons, where,
+            message=f"past the horizon (steps {start}..{start + window - 1}) the mean spikes "
+                    f"per neuron and step are {rate_g / neurons:.4g}, expected "
+                    f"{rate_e / neurons:.4g} (10 % allowed)"))
+    return Verdict()

@@ -52,6 +52,24 @@ def make_drive(
     return DRIVES[name](T, B, N, unit_drive(spec), gen, spec).to(dtype)
 
 
+def shape_drive(x: Tensor, shape: tuple[int, ...], contiguous: bool) -> Tensor:
+    """``x`` [T, B, N] laid out as [T, B, *shape], as a transposed view when not contiguous.
+
+    Neuron n keeps its drive whatever the layout (row-major order over ``shape``); a strided
+    input holds the same values in the transposed memory order, so a backend that reads the
+    storage as if it were contiguous (``view`` on the raw buffer, ``as_strided``, a C kernel)
+    sees other neurons' inputs.
+    """
+    T, B = x.shape[:2]
+    if contiguous:
+        return x.reshape(T, B, *shape)
+    flipped = (*shape[:-2], shape[-1], shape[-2]) if len(shape) > 1 else shape
+    if len(shape) == 1:  # [T, B, N] -> stored as [T, N, B], seen through a transpose
+        return x.transpose(1, 2).contiguous().transpose(1, 2)
+    return x.reshape(T, B, *shape).transpose(-1, -2).contiguous().reshape(
+        T, B, *flipped).transpose(-1, -2)
+
+
 @register_drive("constant")
 def constant(
     T: int, B: int, N: int, unit: float, gen: torch.Generator, spec: NeuronSpec

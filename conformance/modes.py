@@ -1,6 +1,6 @@
 """How a case calls a backend's neuron module, one function per mode.
 
-Each mode drives the module through the :class:`step.nn.base.NeuronModule` contract and returns
+Each mode drives the module through the :class:`step.backend.NeuronModule` contract and returns
 what it saw (:class:`Seen`): the runs to compare with the reference, the gradients, and the
 verdicts of checks that need no reference (two runs of one input agree bit for bit; the module
 trains nothing the spec does not declare).
@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from step.backend import NeuronModule
 from step.conformance.cases import Case
 from step.conformance.compare import Divergence, Verdict, compare_identical
-from step.conformance.drives import make_drive
-from step.conformance.expect import Expected, loss_weights
-from step.nn.base import NeuronModule
+from step.conformance.expect import Expected, drive_for, loss_weights
 
 
 @dataclass
@@ -78,8 +77,7 @@ def single_step(neuron: NeuronModule, exp: Expected, case: Case) -> Seen:
 
 def state_reset(neuron: NeuronModule, exp: Expected, case: Case) -> Seen:
     """Another sequence first, then the case's input twice: no state may carry over."""
-    other = make_drive("constant", case.T, case.B, case.N, case.spec, case.seed + 7,
-                       exp.x.dtype)
+    other = drive_for(case, "constant", case.seed + 7, exp.x.dtype)
     with torch.no_grad():
         call(neuron, other, "another sequence")
         after = call(neuron, exp.x, "after another sequence")

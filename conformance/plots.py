@@ -2,8 +2,9 @@
 
 Three kinds: the capability matrix (backend x feature, one panel per dtype, each cell coloured
 by its worst outcome and labelled with how many of its cases passed), one neuron's membrane and
-spikes for a failing case (reference against backend, the divergence marked), and sample cases
-with every backend overlaid on the reference.
+spikes for a failing case (reference against backend at the neuron and run that diverged first,
+the divergence marked, with the difference backend minus reference of the membrane and of the
+input gradient over time), and sample cases with every backend overlaid on the reference.
 """
 
 from __future__ import annotations
@@ -102,10 +103,12 @@ def case_plot(result: CaseResult) -> bytes | None:
     has_grad = tr.get("g_ref") is not None and tr.get("g_got") is not None
     div = result.divergence
 
+    has_v = tr.get("v_got") is not None and len(tr["v_got"]) == len(tr["v_ref"])
+
     def draw(fig: Any) -> None:
-        rows = 3 if has_grad else 2
+        rows = 2 + has_v + has_grad
         axes = fig.subplots(rows, 1, sharex=True,
-                            gridspec_kw={"height_ratios": [3, 1, 2][:rows]})
+                            gridspec_kw={"height_ratios": [3, 1, 2, 2][:rows]})
         steps = list(range(len(tr["v_ref"])))
         ax = axes[0]
         ax.step(steps, tr["v_ref"], where="post", label="reference", color="black")
@@ -114,21 +117,30 @@ def case_plot(result: CaseResult) -> bytes | None:
                     color=COLOURS.get(result.status, "C1"))
         ax.axhline(tr["v_threshold"], color="grey", linewidth=0.8, label="v_threshold")
         if div is not None and div.t is not None:
-            ax.axvline(div.t, color=COLOURS[Status.FAIL], linewidth=0.8, linestyle=":",
-                       label=f"first divergence t={div.t}")
+            for a in axes:
+                a.axvline(div.t, color=COLOURS[Status.FAIL], linewidth=0.8, linestyle=":")
         ax.set_ylabel("membrane")
         ax.legend(fontsize=7, loc="best")
         ax.set_title(f"{result.backend} {result.case.id} ({tr['where']}, index "
-                     f"{tr['index']}): {result.status.value}", fontsize=8)
+                     f"{tr['index']}): {result.status.value}"
+                     + (f", first divergence t={div.t}" if div and div.t is not None else ""),
+                     fontsize=8)
         _raster(axes[1], [("reference", tr.get("s_ref")), (result.backend, tr.get("s_got"))])
+        panel = 2
+        if has_v:  # backend minus reference: the size and growth of the difference
+            diff = [g - r for g, r in zip(tr["v_got"], tr["v_ref"], strict=True)]
+            axes[panel].step(steps, diff, where="post", color=COLOURS[Status.FAIL])
+            axes[panel].axhline(0.0, color="grey", linewidth=0.6)
+            axes[panel].set_ylabel("v: backend\n- reference", fontsize=7)
+            panel += 1
         if has_grad:
-            axes[2].plot(steps, tr["g_ref"], color="black", label="reference")
-            axes[2].plot(steps, tr["g_got"], linestyle="--", label=result.backend)
-            axes[2].set_ylabel("d loss / d x")
-            axes[2].legend(fontsize=7)
+            diff = [g - r for g, r in zip(tr["g_got"], tr["g_ref"], strict=True)]
+            axes[panel].plot(steps, diff, color=COLOURS[Status.FAIL])
+            axes[panel].axhline(0.0, color="grey", linewidth=0.6)
+            axes[panel].set_ylabel("dL/dx: backend\n- reference", fontsize=7)
         axes[-1].set_xlabel("time step")
 
-    return figure_png(draw, figsize=(7.5, 4.8 if has_grad else 3.8))
+    return figure_png(draw, figsize=(7.5, 3.0 + 1.2 * (has_v + has_grad)))
 
 
 def sample_plot(case_id: str, results: Sequence[CaseResult]) -> bytes | None:

@@ -1,7 +1,8 @@
 """The tolerance policy and the outcome vocabulary of the conformance suite, in one place.
 
-Every backend is compared with the canonical equations (:mod:`step.reference.functional`) run
-in the case's dtype. The policy, per dtype:
+Every backend is compared with the canonical equations as the conformance oracle
+(:mod:`.oracle`, independent of :mod:`step.reference`) computes them in the case's dtype. The
+policy, per dtype:
 
 - **Spikes** must match exactly. A spike that differs where the reference's charged membrane
   ``h`` lies within ``threshold_band`` of the threshold (``|h - v_th| <= band``) is a

@@ -30,10 +30,12 @@ step.conformance/1 -- report.json
   "tolerances": {dtype: {"membrane_atol", "membrane_rtol", "threshold_band",
                          "gradient_atol", "gradient_rtol"}},
   "backends": {name: {"version": str or null, "available": bool, "reason": str,
-                      "library": str or null}},
+                      "library": str or null, "plugin": entry-point name or null,
+                      "plugin_distribution": the plugin's package or null,
+                      "plugin_version": its version or null}},
   "summary": {name: {status: count for every status}},
   "results": [
-    {"backend": name, "case": case id "spec/drive/mode/T<n>/dtype",
+    {"backend": name, "case": case id "spec/drive/mode/T<n>[/r<rank>[-strided]]/dtype",
      "feature": capability-matrix column, "status": one of
        pass | pass-noted | emulated-pass | fail | unsupported | error,
      "detail": one line for a person (first divergence, reason, exception),

@@ -13,7 +13,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -25,6 +25,7 @@ from step.conformance.compare import (
     Verdict,
     compare_close,
     compare_gradient,
+    compare_rates,
     compare_spikes,
 )
 from step.conformance.expect import Expected, expected
@@ -95,6 +96,14 @@ def judge(case: Case, exp: Expected, seen: Seen, support: Support | None = None)
     """
     tol = TOLERANCES[case.dtype]
     verdict = Verdict()
+    horizon = case.horizon
+    if horizon is not None and horizon < exp.spikes.shape[0]:
+        for obs in seen.observations:
+            verdict = verdict.merge(compare_rates(obs.spikes, exp.spikes[:, obs.rows], horizon,
+                                                  obs.where))
+        if not verdict.ok:
+            return verdict
+        exp, seen = before_horizon(exp, seen, horizon)
     for obs in seen.observations:
         rows = obs.rows
         if case.spec.output == "membrane":  # a readout's output is a membrane: compared as one
@@ -110,9 +119,10 @@ def judge(case: Case, exp: Expected, seen: Seen, support: Support | None = None)
         verdict = verdict.merge(compare_close(
             "membrane", obs.v_seq, exp.v[:, rows], tol.membrane_atol, tol.membrane_rtol,
             valid=valid, where=obs.where))
-        verdict = verdict.merge(compare_close(
-            "final membrane", obs.final_v, exp.final_v[rows], tol.membrane_atol,
-            tol.membrane_rtol, valid=valid[-1], where=obs.where, timed=False))
+        if obs.final_v is not None or exp.final_v is not None:
+            verdict = verdict.merge(compare_close(
+                "final membrane", obs.final_v, exp.final_v[rows], tol.membrane_atol,
+                tol.membrane_rtol, valid=valid[-1], where=obs.where, timed=False))
         if not verdict.ok:
             return verdict
     for check in seen.checks:
@@ -139,10 +149,28 @@ def judge(case: Case, exp: Expected, seen: Seen, support: Support | None = None)
     return verdict
 
 
+def before_horizon(exp: Expected, seen: Seen, horizon: int) -> tuple[Expected, Seen]:
+    """Both sides cut to the first ``horizon`` steps; the final membrane is not compared."""
+    cut = Expected(exp.x[:horizon], exp.spikes[:horizon], exp.v[:horizon],
+                   exp.margin[:horizon], None, exp.grads)  # type: ignore[arg-type]
+    observations = [replace(o, spikes=o.spikes[:horizon], final_v=None,
+                            v_seq=None if o.v_seq is None else o.v_seq[:horizon])
+                    for o in seen.observations]
+    return cut, Seen(observations, seen.grads, seen.checks)
+
+
 def _trace(case: Case, exp: Expected, seen: Seen, verdict: Verdict) -> dict[str, Any]:
-    """One neuron's input, spikes, membrane (and input gradient) from both sides, for plots."""
-    obs = seen.observations[0]
+    """One neuron's input, spikes, membrane (and input gradient) from both sides, for plots.
+
+    For a failing case: the run (``where``) and the neuron of the first divergence, so the
+    plot shows where the backend parts from the reference (a state-reset failure in the
+    second run plots that run); otherwise, or when the divergence has no neuron index (a
+    parameter's gradient), the reference's busiest neuron.
+    """
     div = verdict.divergence
+    obs = seen.observations[0]
+    if div is not None:
+        obs = next((o for o in seen.observations if o.where == div.where), obs)
     if div is not None and len(div.index) == exp.x.dim() - 1 and div.where in ("", obs.where):
         index = div.index
     else:  # the busiest neuron of the reference: a plot worth looking at
@@ -161,6 +189,7 @@ def _trace(case: Case, exp: Expected, seen: Seen, verdict: Verdict) -> dict[str,
         "x": column(ref_rows), "s_ref": column(exp.spikes[:, obs.rows]),
         "v_ref": column(exp.v[:, obs.rows]), "s_got": column(obs.spikes),
         "v_got": column(obs.v_seq) if obs.v_seq is not None else None,
+        "first_t": div.t if div is not None else None,
     }
     if "x" in seen.grads and seen.grads["x"] is not None and "x" in exp.grads:
         out["g_ref"], out["g_got"] = column(exp.grads["x"]), column(seen.grads["x"])
@@ -221,7 +250,11 @@ def run_case(backend: Backend, case: Case, exp: Expected | BaseException) -> Cas
     if verdict.notes:
         return result(Status.PASS_NOTED, "; ".join(verdict.notes), support=support,
                       notes=verdict.notes, trace=trace)
-    return result(Status.PASS, "matches the reference", support=support, trace=trace)
+    detail = "matches the reference"
+    if case.horizon is not None and case.horizon < case.T:
+        detail += (f" step for step up to t={case.horizon - 1}, in firing rate after "
+                   f"(the {case.dtype} horizon of this case)")
+    return result(Status.PASS, detail, support=support, trace=trace)
 
 
 @dataclass
@@ -255,28 +288,74 @@ def run_suite(
     backends: Sequence[Backend], cases: Sequence[Case],
     on_result: Callable[[CaseResult], None] | None = None,
     backend_info: dict[str, dict[str, Any]] | None = None, pattern: str | None = None,
+    workers: int = 1,
 ) -> SuiteReport:
-    """Run every case on every backend; ``on_result`` sees each outcome as it comes."""
+    """Run every case on every backend; ``on_result`` sees each outcome as it comes.
+
+    ``workers > 1`` splits the cases over that many processes (each computes its cases'
+    expectations and runs them on every backend, found again by name in the worker); the
+    results come back in the same order as with one process. Backends registered by hand
+    (:func:`step.registry.register_plugin`) exist only in this process: use one worker.
+    """
     from step.conformance.report_json import environment
 
     start = time.perf_counter()
-    cache: dict[str, Expected | BaseException] = {}
-    results: list[CaseResult] = []
-    for backend in backends:
-        for case in cases:
-            if case.id not in cache:
-                try:
-                    cache[case.id] = expected(case)
-                except Exception as err:
-                    cache[case.id] = err
-            res = run_case(backend, case, cache[case.id])
-            results.append(res)
-            if on_result is not None:
-                on_result(res)
+    if workers > 1 and len(cases) > 1:
+        results = _run_parallel(backends, cases, on_result, workers)
+    else:
+        results = []
+        cache: dict[str, Expected | BaseException] = {}
+        for backend in backends:
+            for case in cases:
+                if case.id not in cache:
+                    cache[case.id] = _expect(case)
+                res = run_case(backend, case, cache[case.id])
+                results.append(res)
+                if on_result is not None:
+                    on_result(res)
     info = dict(backend_info or {})
+    from step.registry import plugin_record
+
     for b in backends:
         info.setdefault(b.name, {"version": b.version(), "available": True, "reason": "",
-                                 "library": b.library})
+                                 "library": b.library, **plugin_record(b.name)})
     dtypes = sorted({c.dtype for c in cases}, key=lambda d: d != "float32")
     return SuiteReport(environment(info), info, results, list(cases), dtypes, pattern,
                        time.perf_counter() - start)
+
+
+def _expect(case: Case) -> Expected | BaseException:
+    try:
+        return expected(case)
+    except Exception as err:  # reported per backend as the reference's error
+        return err
+
+
+def _run_chunk(names: list[str], cases: list[Case]) -> list[CaseResult]:
+    """A worker's share: its cases on every backend, in (backend, case) order."""
+    from step.registry import get_backend
+
+    torch.set_num_threads(1)
+    exps = [_expect(c) for c in cases]
+    return [run_case(get_backend(n), c, e) for n in names for c, e in zip(cases, exps,
+                                                                          strict=True)]
+
+
+def _run_parallel(backends: Sequence[Backend], cases: Sequence[Case],
+                  on_result: Callable[[CaseResult], None] | None,
+                  workers: int) -> list[CaseResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    names = [b.name for b in backends]
+    # interleaved chunks: the costly kinds (HH) are spread over every worker
+    chunks = [list(cases[i::workers * 4]) for i in range(min(len(cases), workers * 4))]
+    order = {(b, c.id): k for k, (b, c) in enumerate((b, c) for b in names for c in cases)}
+    results: list[CaseResult] = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for future in as_completed([pool.submit(_run_chunk, names, ch) for ch in chunks]):
+            for res in future.result():
+                results.append(res)
+                if on_result is not None:
+                    on_result(res)
+    return sorted(results, key=lambda r: order[r.backend, r.case.id])

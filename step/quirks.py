@@ -37,10 +37,14 @@ class Quirk:
     what: str
     #: the spec the library computes instead (None: the adapter handles the flag itself)
     rewrite: Callable[[NeuronSpec], NeuronSpec] | None = None
+    #: for a flag quirk: the specs it changes (None: every spec)
+    when: Callable[[NeuronSpec], bool] | None = None
 
     def applies(self, spec: NeuronSpec) -> bool:
         """Whether the quirk changes anything for ``spec`` (a rewrite that is a no-op does not)."""
-        return self.rewrite is None or self.rewrite(spec) != spec
+        if self.rewrite is not None:
+            return self.rewrite(spec) != spec
+        return self.when is None or self.when(spec)
 
 
 def library_fire_rule(rule: str, library: str, where: str) -> Quirk:
@@ -49,6 +53,14 @@ def library_fire_rule(rule: str, library: str, where: str) -> Quirk:
     return Quirk("library_fire_rule", f"{library} fires at h {symbol} v_th ({where})",
                  lambda spec: spec.model_copy(update={"fire": rule})
                  if spec.kind != "li" else spec)
+
+
+def applicable(backend: str, specs: list[NeuronSpec]) -> list[str]:
+    """The quirks of ``backend`` that change at least one of ``specs`` (a study's roles)."""
+    from step.registry import get_backend
+
+    quirks = get_backend(backend).quirks
+    return [n for n, q in quirks.items() if any(q.applies(s) for s in specs)]
 
 
 def split_name(name: str) -> tuple[str, tuple[str, ...]]:

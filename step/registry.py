@@ -4,7 +4,9 @@ Loading is explicit (:func:`load_plugins`) and happens on first use, never at im
 entry point of the ``step.backends`` group is loaded and validated in its own guard: a plugin
 that fails to import, misspells a hook, raises in ``step_backends`` or returns something that is
 not a :class:`~step.backend.Backend` becomes an unavailable entry with its reason, and the
-others keep working. ``STEP_TRACE_PLUGINS=1`` prints every hook call to stderr.
+others keep working; :func:`guarded_support` does the same for a raising ``neuron_support``.
+``STEP_TRACE_PLUGINS=1`` prints every hook call to stderr (pluggy's own tracing: hooks are
+called through ``pm.hook``, never as plain functions).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pluggy
 from step import hookspecs
 from step.backend import Backend
 from step.errors import BackendUnavailableError, UnknownBackendError
+from step.support import Support
 
 ENTRY_POINT_GROUP = "step.backends"
 
@@ -37,6 +40,10 @@ class BackendStatus:
     library: str | None = None
     version: str | None = None
     description: str = ""
+    #: the distribution (pip package) that provides the plugin, and its version: a plugin's
+    #: own release, not the library's (None for a plugin registered by hand)
+    plugin_distribution: str | None = None
+    plugin_version: str | None = None
     backend: Backend | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +56,8 @@ class BackendStatus:
             "reason": self.reason,
             "install_hint": self.install_hint,
             "description": self.description,
+            "plugin_distribution": self.plugin_distribution,
+            "plugin_version": self.plugin_version,
         }
 
 
@@ -57,12 +66,18 @@ class _Registry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.statuses: dict[str, BackendStatus] = {}
+        self.dists: dict[str, tuple[str, str] | None] = {}
         if os.environ.get("STEP_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
 
-    def add_plugin(self, plugin: object, name: str) -> None:
-        """Register one plugin in its own guard and collect its backends."""
+    def add_plugin(self, plugin: object, name: str, dist: tuple[str, str] | None = None) -> None:
+        """Register one plugin in its own guard and collect its backends.
+
+        The plugin's ``step_backends`` is called through pluggy's hook executor, so
+        ``STEP_TRACE_PLUGINS=1`` shows the call and what it returned.
+        """
+        self.dists[name] = dist
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()
@@ -71,15 +86,18 @@ class _Registry:
                 self.pm.unregister(plugin)
             self._fail(name, f"plugin {name!r} is invalid: {err}")
             return
-        for impl in self.pm.hook.step_backends.get_hookimpls():
-            if impl.plugin is not plugin:
-                continue
-            try:
-                backends = impl.function()
-            except Exception as err:
-                self._fail(name, f"plugin {name!r} raised in step_backends: "
-                                 f"{type(err).__name__}: {err}")
-                continue
+        hook = self.pm.hook.step_backends
+        mine = [impl for impl in hook.get_hookimpls() if impl.plugin is plugin]
+        try:
+            # the hook caller's own executor with this plugin's implementations only: what
+            # pm.hook.step_backends() runs, traced by pluggy, but one plugin at a time (pluggy's
+            # subset_hook_caller needs hashable plugin objects; a plugin may be any object)
+            results = hook._hookexec(hook.name, mine, {}, False)
+        except Exception as err:
+            self._fail(name, f"plugin {name!r} raised in step_backends: "
+                             f"{type(err).__name__}: {err}")
+            return
+        for backends in results:
             if isinstance(backends, Backend):
                 backends = [backends]
             for backend in backends or []:
@@ -104,24 +122,29 @@ class _Registry:
             name=backend.name, plugin=plugin, available=available, reason=reason,
             install_hint=backend.install_hint if not available else "",
             library=backend.library, version=version, description=backend.description,
-            backend=backend,
+            plugin_distribution=(self.dists.get(plugin) or (None, None))[0],
+            plugin_version=(self.dists.get(plugin) or (None, None))[1], backend=backend,
         )
 
     def _fail(self, name: str, reason: str) -> None:
+        dist, version = self.dists.get(name) or (None, None)
         self.statuses[name] = BackendStatus(
             name=name, plugin=name, available=False, reason=reason,
             install_hint="reinstall or remove the package that provides this plugin",
+            plugin_distribution=dist, plugin_version=version,
         )
 
     def load_entry_points(self) -> None:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep, "dist", None)
+            self.dists[ep.name] = (dist.name, dist.version) if dist is not None else None
             try:
                 plugin = ep.load()
             except Exception as err:
                 self._fail(ep.name, f"plugin {ep.name!r} ({ep.value}) failed to import: "
                                     f"{type(err).__name__}: {err}")
                 continue
-            self.add_plugin(plugin, ep.name)
+            self.add_plugin(plugin, ep.name, self.dists[ep.name])
 
 
 _registry: _Registry | None = None
@@ -189,3 +212,34 @@ def get_backend(name: str) -> Backend:
         hint = f": {status.install_hint}" if status.install_hint else ""
         raise BackendUnavailableError(f"backend {name!r} is unavailable ({status.reason}){hint}")
     return status.backend
+
+
+def guarded_support(backend: Backend, spec: Any) -> tuple[Support | None, str]:
+    """``backend.neuron_support(spec)``, or None and the reason when the plugin raises.
+
+    A third-party ``neuron_support`` is plugin code: every command that asks it goes through
+    here, so a raising plugin becomes its own row (``error`` with the exception), never a
+    traceback that stops the other backends.
+    """
+    try:
+        return backend.neuron_support(spec), ""
+    except Exception as err:
+        return None, f"neuron_support raised {type(err).__name__}: {err}"
+
+
+def guarded_summary(backend: Backend) -> tuple[dict[str, dict[str, int]] | None, str]:
+    """``backend.support_summary()``, or None and the reason when the plugin raises."""
+    try:
+        return backend.support_summary(), ""
+    except Exception as err:
+        return None, f"neuron_support raised {type(err).__name__}: {err}"
+
+
+def plugin_record(name: str) -> dict[str, Any]:
+    """What a report records about the plugin of backend ``name``: its distribution and
+    version (the plugin's own release, besides the library's version)."""
+    status = backend_statuses().get(name.split("+", 1)[0])
+    if status is None:
+        return {"plugin": None, "plugin_distribution": None, "plugin_version": None}
+    return {"plugin": status.plugin, "plugin_distribution": status.plugin_distribution,
+            "plugin_version": status.plugin_version}

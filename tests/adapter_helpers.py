@@ -15,6 +15,18 @@ from step.support import Level
 from step.surrogates import surrogate_grad
 
 
+def float64_reference(spec: NeuronSpec) -> torch.nn.Module:
+    """The reference backend's module with its parameters created in float64 (their initial
+    values exact in float64, not float32 values cast up), recording its membrane."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        neuron = registry.get_backend("reference").build_neuron(spec)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    neuron.record_v = True
+    return neuron
+
+
 def reference_run(spec: NeuronSpec, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The reference's spikes, membrane after reset and charged membrane h, per step."""
     ref = registry.get_backend("reference").build_neuron(spec).to(x.dtype)

@@ -274,7 +274,10 @@ def test_catalogue_covers_every_neuron_kind_drive_mode_and_dtype() -> None:
     assert {c.drive for c in cases} >= {"constant", "ramp", "random", "sparse", "silence",
                                         "large", "negative", "at-threshold"}
     assert any(c.T == 1 for c in cases)
-    assert [c.T > 64 for c in cases].count(True) == 2  # the long case, in two dtypes
+    # the long LIF case in two dtypes, and Izhikevich's chaotic fast spiker (float64 only)
+    assert sorted(c.id for c in cases if c.T > 64) == [
+        "izhikevich-fs-dt1/bio-random/multi-step/T150/float64",
+        "lif-tau5/random/multi-step/T512/float32", "lif-tau5/random/multi-step/T512/float64"]
     assert all(c.B == 4 and c.N == 16 for c in cases)
 
 
@@ -311,7 +314,11 @@ def test_a_new_neuron_kind_is_covered_without_touching_the_runner(monkeypatch) -
     assert {c.mode for c in default} >= {"multi-step", "single-step", "input-grad"}
     monkeypatch.setitem(CASE_FACTORIES, "toy-lif", lambda: default[:2])
     toy = [c for c in catalogue(["float32"]) if c.spec.kind == "toy-lif"]
-    assert [c.id for c in toy] == [c.id for c in default[:2]]
+    assert [c.id for c in toy][:2] == [c.id for c in default[:2]]  # the factory's own first
+    derived = toy[2:]  # then the spec space's: combinations, layouts, ties
+    assert {len(c.neuron_shape) for c in derived} == {1, 2, 3}
+    assert not any(c.drive == "dyadic" for c in derived)  # no exact-tie spec declared
+    assert any(c.spec.reset == "soft" and c.spec.v_reset != 0 for c in derived)
 
 
 def test_the_json_schema_is_documented() -> None:

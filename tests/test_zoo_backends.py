@@ -71,11 +71,32 @@ def _zoo_report(backend: str, dtypes: list[str]):
     return run_suite([get_backend(backend)], cases)
 
 
+#: Adapter bugs the conformance suite's derived cases found, left for the adapter's owner (the
+#: report shows them as failures). Listed so this test stays an alarm for anything new; it
+#: fails when one of these passes again, so a fix removes its line.
+KNOWN_FAILURES: dict[str, dict[str, str]] = {
+    "snntorch": {
+        case: "CUBA LIF with a soft reset and a learnt threshold: the gradient of v_threshold "
+              "is about 2/3 of the reference's (the emulated soft reset)"
+        for case in (
+            "cuba_lif[reset=soft,learn_threshold=True,surrogate=sigmoid]/random/param-grad/T32/"
+            "float32",
+            "cuba_lif[reset=soft,detach_reset=True,learn_threshold=True]/random/param-grad/T32/"
+            "float32",
+        )
+    },
+}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_mappings_match_the_reference_within_the_conformance_tolerances(backend: str) -> None:
     report = _zoo_report(backend, ["float32", "float64"])
-    bad = [(r.case.id, r.detail) for r in report.results if r.status.failed]
+    known = KNOWN_FAILURES.get(backend, {})
+    bad = [(r.case.id, r.detail) for r in report.results
+           if r.status.failed and r.case.id not in known]
     assert not bad, bad[:3]
+    still = {r.case.id for r in report.results if r.status.failed and r.case.id in known}
+    assert still == set(known), f"fixed, remove from KNOWN_FAILURES: {set(known) - still}"
     ran = {r.case.spec.kind for r in report.results
            if r.status in (Status.PASS, Status.PASS_NOTED, Status.EMULATED_PASS)}
     assert ran == MAPPED[backend]  # every mapped kind really ran and matched

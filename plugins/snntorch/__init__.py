@@ -66,7 +66,8 @@ class SnnTorchBackend(LibraryBackend):
         library_fire_rule("gt", "snnTorch", "mem - threshold > 0"),
         Quirk("subtract_resubtracts", "snnTorch's immediate 'subtract' reset re-subtracts the "
               "threshold whenever the membrane after reset is still above it (snn.Leaky "
-              "reset_mechanism='subtract', reset_delay=False)"),
+              "reset_mechanism='subtract', reset_delay=False)",
+              when=lambda spec: spec.reset == "soft"),
     )}
 
     def zoo_plan(self, spec: NeuronSpec) -> Plan:  # step.plugins.snntorch.zoo

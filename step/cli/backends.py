@@ -22,12 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def collect() -> list[dict]:
-    from step.registry import backend_statuses
+    """One row per backend; a plugin whose ``neuron_support`` raises gets ``support: null`` and
+    its exception in ``support_error``, and the other rows are unaffected."""
+    from step.registry import backend_statuses, guarded_summary
 
     rows = []
     for status in backend_statuses().values():
         row = status.to_dict()
-        row["support"] = status.backend.support_summary() if status.backend else None
+        summary, error = guarded_summary(status.backend) if status.backend else (None, "")
+        row["support"], row["support_error"] = summary, error
         rows.append(row)
     return sorted(rows, key=lambda r: (r["name"] != "reference", r["name"]))
 
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         status = "[green]available[/]" if r["available"] else f"[red]unavailable[/]: {r['reason']}"
         if r["install_hint"]:
             status += f" ({r['install_hint']})"
+        if r["support_error"]:
+            status = f"[red]error[/]: {r['support_error']}"
         sup = r["support"] or {}
         counts = [f"{c['native']}/{c['emulated']}/{c['unsupported']}" if c else "-"
                   for c in (sup.get("forward"), sup.get("gradient"))]

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_backends(text: str) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     """The backends to run and the report's ``backends`` section (unavailable ones listed)."""
-    from step.registry import available_backends, backend_statuses, get_backend
+    from step.registry import available_backends, backend_statuses, get_backend, plugin_record
 
     statuses = backend_statuses()
     if text.strip() == "all":
@@ -54,12 +54,13 @@ def resolve_backends(text: str) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     info: dict[str, dict[str, Any]] = {}
     for b in backends:
         info[b.name] = {"version": b.version(), "available": True, "reason": "",
-                        "library": b.library}
+                        "library": b.library, **plugin_record(b.name)}
     if text.strip() == "all":
         for name, st in statuses.items():
             if not st.available:
                 info[name] = {"version": st.version, "available": False,
-                              "reason": st.reason, "library": st.library}
+                              "reason": st.reason, "library": st.library,
+                              **plugin_record(name)}
     return backends, info
 
 

@@ -21,7 +21,7 @@ from step.cli.exit_codes import ExitCode
 
 STUDY_FLAGS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "data_root",
                "img_size", "train_subset", "eval_subset", "device", "backends", "seeds", "seed",
-               "out", "jobs", "margin")
+               "out", "jobs", "margin", "as_shipped")
 
 
 STUDY_DEFAULTS_HELP = {
@@ -61,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin", type=float,
                    help="equivalence margin of the paired verdict, in accuracy points "
                    "(default 1)")
+    p.add_argument("--as-shipped", action="store_true", default=None,
+                   help="also run each backend with each library quirk that changes the "
+                   "model's neurons left in (NAME+QUIRK, docs/quirks.md) and add a quirk "
+                   "attribution table: which quirk moves accuracy and firing rate, and whether "
+                   "beyond seed noise")
     p.add_argument("--overwrite", action="store_true",
                    help="discard a study with other settings in OUT (by default a rerun "
                    "resumes the same settings and refuses others)")
@@ -129,6 +134,9 @@ def machine_summary(study: dict, paths: dict) -> dict[str, Any]:
             for q in study["paired"]["pairs"]],
         "elapsed_s": study["elapsed_s"],
         "files": {k: str(v) for k, v in paths.items()},
+        "attribution": [{key: a.get(key) for key in (
+            "variant", "backend", "quirks", "verdict", "mean_diff", "ci", "firing_rate_diff",
+            "text")} for a in study.get("attribution") or []],
     }
 
 
@@ -152,4 +160,7 @@ def render(study: dict, paths: dict) -> None:
         if r.get("reason"):
             c.print(f"[yellow]{r['backend']}[/]: {r['reason']}")
     c.print(f"[bold]verdict[/]: {verdict_text(study)}")
+    for a in study.get("attribution") or []:
+        c.print(f"quirk {a['variant']}: {a.get('text', 'n/a')}", markup=False,
+                highlight=False)
     c.print(f"written: {', '.join(str(p) for p in paths.values())}")

@@ -55,27 +55,44 @@ def parse_inputs(text: str) -> list[float]:
 
 
 def collect(spec: Any, inputs: list[float], backend: str, dtype: str) -> dict[str, dict]:
-    """{backend: {"spikes", "v", "support", ...}}; with 'all', failures become entries."""
+    """{backend: {"spikes", "v", "support", ...}}; with 'all', failures become entries.
+
+    A plugin that raises (in ``neuron_support`` or while building or running its neuron) is
+    that backend's entry, ``support: "error"`` with the exception, never a traceback.
+    """
     from step.registry import backend_statuses, get_backend
-    from step.trace import trace
 
     if backend != "all":
-        b = get_backend(backend)
-        t = trace(spec, inputs, backend, dtype)
-        return {backend: _entry(t, b.neuron_support(spec))}
+        return {backend: _one(get_backend(backend), spec, inputs, dtype, single=True)}
     out: dict[str, dict] = {}
     for name, status in sorted(backend_statuses().items(), key=lambda kv: kv[0] != "reference"):
         if not status.available or status.backend is None:
             out[name] = {"spikes": None, "v": None, "support": "unavailable",
                          "reason": status.reason}
             continue
-        support = status.backend.neuron_support(spec)
-        try:
-            out[name] = _entry(trace(spec, inputs, name, dtype), support)
-        except StepError as err:
-            out[name] = {"spikes": None, "v": None, "support": support.forward.value,
-                         "reason": str(err)}
+        out[name] = _one(status.backend, spec, inputs, dtype)
     return out
+
+
+def _one(b: Any, spec: Any, inputs: list[float], dtype: str, single: bool = False) -> dict:
+    """One backend's entry. Asked for by name (``single``), a refusal of step's own (an
+    unsupported spec) stays the command's one-line error."""
+    from step.registry import guarded_support
+    from step.trace import trace
+
+    support, error = guarded_support(b, spec)
+    if support is None:
+        return {"spikes": None, "v": None, "support": "error", "reason": error}
+    try:
+        return _entry(trace(spec, inputs, b.name, dtype), support)
+    except StepError as err:
+        if single:
+            raise
+        return {"spikes": None, "v": None, "support": support.forward.value,
+                "reason": str(err)}
+    except Exception as err:  # plugin code: its failure is its row
+        return {"spikes": None, "v": None, "support": "error",
+                "reason": f"{type(err).__name__}: {err}"}
 
 
 def _entry(t: Any, support: Any) -> dict:
@@ -99,13 +116,15 @@ def run(args: argparse.Namespace) -> int:
     results = collect(spec, inputs, args.backend, args.dtype)
     if args.plot:
         plot(args.plot, spec, inputs, results)
+    failed = any(r["support"] == "error" for r in results.values())
+    code = ExitCode.CHECK_FAILED if failed else ExitCode.OK  # a plugin raised: its row says so
     if args.json:
         print(dumps(results, indent=None))
     else:
         render(spec, inputs, results)
     if args.plot:
         say_written(args.plot, to_stderr=args.json)
-    return ExitCode.OK
+    return code
 
 
 def render(spec: Any, inputs: list[float], results: dict[str, dict]) -> None:

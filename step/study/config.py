@@ -62,11 +62,15 @@ class StudyConfig(Spec):
     margin: float = Field(1.0, gt=0, description="equivalence margin of the paired verdict, "
                           "in accuracy points (1 = 0.01)")
     out: str = "runs/study"
+    as_shipped: bool = Field(False, description="also run each backend with each library quirk "
+                             "that changes the model's neurons left in (NAME+QUIRK, and "
+                             "NAME+as-shipped when several do), and attribute the differences")
 
     #: Fields that choose which runs exist or how the report reads, not what a run computes:
     #: they may change when a study is resumed (runs are matched by their own config).
     REPORT_ONLY: ClassVar[frozenset[str]] = frozenset(
-        {"backends", "seeds", "seed", "jobs", "isolate", "conformance", "margin", "out"})
+        {"backends", "seeds", "seed", "jobs", "isolate", "conformance", "margin", "out",
+         "as_shipped"})
 
     def run_settings(self) -> dict[str, Any]:
         """The settings every run shares (JSON-ready): a resumed study must keep them."""

@@ -83,6 +83,34 @@ def pairs_table(study: dict) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def attribution_table(study: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the quirk attribution (``--as-shipped``): one row per variant."""
+    head = ["backend", "quirk(s) left in", "what the library does", "seeds",
+            "accuracy diff (points)", "95% CI (points)", "firing-rate diff", "McNemar p per seed",
+            "verdict"]
+    rows = []
+    for a in study.get("attribution") or []:
+        ci, mc = a.get("ci"), a.get("mcnemar") or {}
+        rate = a.get("firing_rate_diff")
+        verdict = a.get("verdict") or "n/a"
+        rows.append([
+            a["backend"], ", ".join(a["quirks"]), "; ".join(a["what"]), str(a.get("n", 0)),
+            _pts(a.get("mean_diff"), "+.2f"),
+            "n/a" if not ci else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]",
+            "n/a" if rate is None else f"{rate:+.4f}",
+            " ".join(f"{s}: {m['pvalue']:.3g}" for s, m in mc.items()) or "n/a",
+            verdict + (f" ({a['seeds_needed']} seeds)" if a.get("seeds_needed") else ""),
+        ])
+    return head, rows
+
+
+ATTRIBUTION_NOTE = ("Quirk attribution (--as-shipped): each library run with one of its quirks "
+                    "left in (NAME+QUIRK; NAME+as-shipped: all of them) against the same "
+                    "library normalised, paired by seed; accuracy difference is variant minus "
+                    "canonical; 'different' means beyond seed noise (paired t), 'equivalent' "
+                    "within --margin (TOST). Variants are not part of the verdict above.")
+
+
 def _pts(x: float | None, fmt: str) -> str:
     return "n/a" if x is None else format(100 * x, fmt)
 
@@ -150,6 +178,9 @@ def markdown(study: dict) -> str:
     p_head, p_rows = pairs_table(study)
     if p_rows:
         lines += ["", "Paired comparison:", "", *_md_table(p_head, p_rows)]
+    a_head, a_rows = attribution_table(study)
+    if a_rows:
+        lines += ["", ATTRIBUTION_NOTE, "", *_md_table(a_head, a_rows)]
     lines += ["", *[f"- {s}" for s in _statistics(study)]]
     notes = _notes(study)
     if notes:
@@ -188,6 +219,10 @@ def html_page(study: dict, images: dict[str, bytes]) -> str:
     p_head, p_rows = pairs_table(study)
     if p_rows:
         parts.append("<h3>Paired comparison</h3>" + _html_table(p_head, p_rows))
+    a_head, a_rows = attribution_table(study)
+    if a_rows:
+        parts.append(f"<h3>Quirk attribution</h3><p>{esc(ATTRIBUTION_NOTE)}</p>"
+                     + _html_table(a_head, a_rows))
     parts.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in _statistics(study)) + "</ul>")
     notes = _notes(study)
     if notes:

@@ -49,14 +49,34 @@ def resolve_backends(cfg: StudyConfig) -> list[str]:
     from step.registry import available_backends, get_backend
 
     if cfg.backends == "all":
-        return available_backends()
-    names = cfg.backends if isinstance(cfg.backends, list) else cfg.backends.split(",")
-    names = list(dict.fromkeys(n.strip() for n in names if n.strip()))  # each once, in order
-    if not names:
-        raise InputError("--backends needs 'all' or a comma-separated list of backend names")
-    for n in names:
-        get_backend(n)  # one clear line for an unknown or unavailable backend
-    return names
+        names = available_backends()
+    else:
+        names = cfg.backends if isinstance(cfg.backends, list) else cfg.backends.split(",")
+        names = list(dict.fromkeys(n.strip() for n in names if n.strip()))  # each once, in order
+        if not names:
+            raise InputError("--backends needs 'all' or a comma-separated list of backend names")
+        for n in names:
+            get_backend(n)  # one clear line for an unknown or unavailable backend
+    return with_quirk_variants(cfg, names) if cfg.as_shipped else names
+
+
+def with_quirk_variants(cfg: StudyConfig, names: list[str]) -> list[str]:
+    """``names`` plus, after each backend, one variant per library quirk that changes the
+    model's neurons (``NAME+QUIRK``), and ``NAME+as-shipped`` when several do."""
+    from step.quirks import AS_SHIPPED, applicable, split_name
+
+    specs = list(role_specs(cfg).values())
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        base, quirks = split_name(name)
+        if quirks:
+            continue
+        found = applicable(base, specs)
+        out += [f"{base}+{q}" for q in found]
+        if len(found) > 1:
+            out.append(f"{base}+{AS_SHIPPED}")
+    return list(dict.fromkeys(out))
 
 
 def role_specs(cfg: StudyConfig) -> dict[str, Any]:
@@ -70,13 +90,17 @@ def role_specs(cfg: StudyConfig) -> dict[str, Any]:
 
 def support_of(backend: str, specs: dict[str, Any]) -> tuple[dict[str, dict], str | None]:
     """Each role's support on ``backend``, and the reason to skip it (None: it can train)."""
-    from step.registry import get_backend
+    from step.registry import get_backend, guarded_support
     from step.support import Level
 
     b = get_backend(backend)
     table, reasons = {}, []
     for role, spec in specs.items():
-        s = b.neuron_support(spec)
+        s, error = guarded_support(b, spec)
+        if s is None:  # a raising plugin: this backend's row says why, the study goes on
+            table[role] = {"forward": "error", "gradient": "error", "reason": error}
+            reasons.append(f"{role}: {error}")
+            continue
         table[role] = s.to_dict()
         if s.forward is Level.UNSUPPORTED:
             reasons.append(f"{role}: forward unsupported ({s.forward_how})")

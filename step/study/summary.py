@@ -119,8 +119,9 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
 
 
 def spread_verdict(rows: list[dict], n_seeds: int) -> dict[str, Any]:
-    """Is the backend-to-backend spread within the seed-to-seed spread?"""
-    ok = [r for r in rows if r["status"] == "ok"]
+    """Is the backend-to-backend spread within the seed-to-seed spread? (Quirk variants,
+    ``NAME+QUIRK``, are not backends of their own and are left out.)"""
+    ok = [r for r in rows if r["status"] == "ok" and "+" not in r["backend"]]
     means = [r["acc"]["mean"] for r in ok]
     out: dict[str, Any] = {"backends_compared": [r["backend"] for r in ok]}
     if len(ok) < 2:
@@ -152,7 +153,9 @@ def paired_verdict(cfg: StudyConfig, rows: list[dict],
     """Every pair of trained backends compared seed by seed, and one verdict with its reason."""
     from step.study.stats import pairwise
 
-    trained = [r["backend"] for r in rows if r["status"] in ("ok", "partial")]
+    # quirk variants (NAME+QUIRK) are not backends of their own: the attribution compares them
+    trained = [r["backend"] for r in rows if r["status"] in ("ok", "partial")
+               and "+" not in r["backend"]]
     ok = {b: [r for r in runs[b] if "error" not in r] for b in trained}
     acc = {b: {r["seed"]: r["test"]["acc"] for r in rs} for b, rs in ok.items()}
     predictions = {b: {r["seed"]: r["test"]["predictions"] for r in rs
@@ -161,6 +164,51 @@ def paired_verdict(cfg: StudyConfig, rows: list[dict],
               if "labels" in r["test"]}
     out = pairwise(acc, margin=cfg.margin / 100, predictions=predictions, labels=labels)
     out["text"] = _paired_text(out, len(trained))
+    return out
+
+
+def quirk_attribution(cfg: StudyConfig, rows: list[dict],
+                      runs: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    """Each quirk variant (``NAME+QUIRK``) against its canonical backend, paired by seed: what
+    leaving that library quirk in does to accuracy and firing rate, and whether it is beyond
+    seed noise (the paired verdict: different, equivalent within --margin, or inconclusive)."""
+    from step.quirks import split_name
+    from step.registry import get_backend
+    from step.study.stats import compare_paired
+
+    by_name = {r["backend"]: r for r in rows}
+    out = []
+    for row in rows:
+        base, quirks = split_name(row["backend"])
+        if not quirks:
+            continue
+        entry: dict[str, Any] = {"variant": row["backend"], "backend": base,
+                                 "quirks": list(get_backend(row["backend"]).active_quirks)}
+        entry["what"] = [get_backend(base).quirks[q].what for q in entry["quirks"]]
+        canon = by_name.get(base)
+        trained = {"ok", "partial"}
+        if canon is None or canon["status"] not in trained or row["status"] not in trained:
+            entry.update(verdict=None, text=f"no trained {base if canon is None else 'pair'} "
+                         "in this study to compare with")
+            out.append(entry)
+            continue
+
+        def by_seed(name: str) -> dict[int, dict]:
+            return {r["seed"]: r for r in runs[name] if "error" not in r}
+
+        v, c = by_seed(row["backend"]), by_seed(base)
+        preds = {s: (v[s]["test"]["predictions"], c[s]["test"]["predictions"],
+                     c[s]["test"]["labels"]) for s in set(v) & set(c)
+                 if "predictions" in v[s]["test"] and "predictions" in c[s]["test"]}
+        cmp = compare_paired({s: r["test"]["acc"] for s, r in v.items()},
+                             {s: r["test"]["acc"] for s, r in c.items()},
+                             margin=cfg.margin / 100, predictions=preds or None)
+        entry.update(cmp)
+        entry["firing_rate"] = row.get("firing_rate")
+        entry["firing_rate_canonical"] = canon.get("firing_rate")
+        if row.get("firing_rate") is not None and canon.get("firing_rate") is not None:
+            entry["firing_rate_diff"] = row["firing_rate"] - canon["firing_rate"]
+        out.append(entry)
     return out
 
 
@@ -265,6 +313,7 @@ def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
                         if not k.startswith("backend")},
         "rows": rows,
         "paired": paired_verdict(cfg, rows, runs),
+        "attribution": quirk_attribution(cfg, rows, runs),
         "spread": spread_verdict(rows, cfg.seeds),
         "same_initial_weights": {
             "identical_across_backends": all(len(v) == 1 for v in by_seed.values()),
