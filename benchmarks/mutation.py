@@ -73,7 +73,7 @@ class _Serve(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 #: Modules the parent imports before forking (kept warm in every child unless they import the
 #: target): the specs, registry and plugins, the catalogue with its derived cases.
-WARM = ("step.specs", "step.registry", "step.reference.zoo", "step.conformance.cases",
+WARM = ("step.specs", "step.registry", "step.reference.neurons", "step.conformance.cases",
         "step.conformance.expect", "step.conformance.spec_space")
 
 

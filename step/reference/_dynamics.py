@@ -1,4 +1,4 @@
-"""Plumbing of the neuron zoo's reference: the registry of step functions and the time loop.
+"""Plumbing of the reference: the registry of every kind's step functions and the time loop.
 
 Each zoo kind (:mod:`step.specs.lif_variants`, :mod:`step.specs.integer`,
 :mod:`step.specs.gated`, :mod:`step.specs.biophysical`) has its equations once, as pure
@@ -13,9 +13,10 @@ functions in the mirrored module of :mod:`step.reference`, registered here as a
   conformance suite excuses a spike that differs only where the margin is within rounding.
 
 A kind that is not a recursion over time (PSN sees the whole sequence at once) gives
-``sequence`` instead of ``step``. :func:`simulate` runs either; the reference module
-(:mod:`step.reference.zoo`) and the conformance suite's expectation both call it, so the
-equations run in exactly one place.
+``sequence`` instead of ``step``. :func:`simulate` runs either; the reference's one neuron
+module (:mod:`step.reference.neurons`) calls it for every kind, IF / LIF / PLIF included (their
+equations register from :mod:`step.reference.functional`, with a fused fast path beside them).
+The conformance suite's expectations come from its own, independent oracle.
 """
 
 from __future__ import annotations

@@ -26,8 +26,5 @@ class ReferenceBackend(Backend):
 
     def _build_neuron(self, spec: NeuronSpec, support: Support):
         from step.reference.neurons import ReferenceNeuron
-        from step.reference.zoo import ZooNeuron, has_dynamics
 
-        if has_dynamics(spec.kind):
-            return ZooNeuron(spec)
         return ReferenceNeuron(spec)

@@ -12,8 +12,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from step.reference._dynamics import Dynamics, register_dynamics, threshold
 from step.reference.surrogates import spike
 from step.specs import NeuronSpec, SurrogateSpec
+
+#: The kinds with a fused fast path (step.reference.fused) beside their step-by-step form.
+BASE_KINDS = ("if", "lif", "plif")
 
 Scalar = float | Tensor
 
@@ -91,3 +95,30 @@ def run_sequence(
         if record_v:
             vs.append(v)
     return torch.stack(spikes), (torch.stack(vs) if record_v else None), v
+
+
+# -- IF / LIF / PLIF in the dynamics table -------------------------------------------------------
+# The same table as the zoo (step.reference._dynamics), so that one neuron class runs every kind;
+# the fused path (step.reference.fused) is their fast implementation of these same equations.
+def _base_parameters(spec: NeuronSpec, dtype: torch.dtype) -> dict[str, Tensor]:
+    """PLIF learns w (1/tau = sigmoid(w), w0 = -ln(tau - 1)); IF and LIF learn nothing."""
+    return {"w": torch.tensor(spec.initial_w, dtype=dtype)} if spec.kind == "plif" else {}
+
+
+def _base_rest(spec: NeuronSpec, like: Tensor, params: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {"v": torch.full_like(like, spec.v_reset)}
+
+
+def _base_step(spec: NeuronSpec, x: Tensor, state: dict[str, Tensor],
+               params: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
+    """:func:`neuron_step` in the dynamics table's form: (spike, state, h - v_th)."""
+    th = threshold(spec, params)
+    inv_tau = torch.sigmoid(params["w"]) if spec.kind == "plif" else None
+    tau = spec.tau if spec.kind == "lif" else None
+    s, v, h = neuron_step(spec, x, state["v"], th, inv_tau, tau)
+    return s, {"v": v}, h - th
+
+
+for _kind in BASE_KINDS:
+    register_dynamics(_kind, Dynamics(_base_parameters, _base_rest, _base_step))
+

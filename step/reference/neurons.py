@@ -1,4 +1,13 @@
-"""The reference backend's neuron module: a thin shell over :mod:`step.reference.functional`."""
+"""The reference backend's one neuron module: a thin shell over the dynamics table.
+
+Every kind, IF / LIF / PLIF and the zoo alike, registers its equations in
+:mod:`step.reference._dynamics` (the base kinds in :mod:`step.reference.functional`, the zoo in the
+mirrored kind modules), and :class:`ReferenceNeuron` runs them with ``simulate``. IF, LIF and PLIF
+also have a fused fast path (:mod:`step.reference.fused`: the same equations with backpropagation
+through time written out), chosen here by ``fused``. The module owns the learnable parameters
+(real ``nn.Parameter``\\ s named as the spec's ``learnable``) and nothing else: no state survives a
+call unless the caller passes it back.
+"""
 
 from __future__ import annotations
 
@@ -6,52 +15,49 @@ import torch
 from torch import Tensor, nn
 
 from step.nn.base import NeuronModule, State
-from step.reference.functional import neuron_step, run_sequence
+
+# The kind modules register their equations when imported.
+from step.reference import biophysical, gated, integer, lif_variants  # noqa: F401
+from step.reference._dynamics import initial_parameters, simulate
+from step.reference.functional import BASE_KINDS
 from step.reference.fused import run_fused
 from step.specs import NeuronSpec
 
 
 class ReferenceNeuron(NeuronModule):
-    """IF, LIF and PLIF computed by the canonical equations."""
+    """Any registered kind, computed by its canonical equations."""
+
+    #: Run IF / LIF / PLIF sequences through :mod:`step.reference.fused` (same results, several
+    #: times faster); False runs their step-by-step definition like every other kind.
+    fused: bool = True
 
     def __init__(self, spec: NeuronSpec) -> None:
         super().__init__(spec, "reference")
-        if spec.learn_threshold:
-            self.v_threshold = nn.Parameter(torch.tensor(spec.v_threshold))
-        else:
-            self.v_threshold = spec.v_threshold
-        if spec.kind == "plif":
-            # 1/tau = sigmoid(w), w0 = -ln(tau - 1)
-            self.w = nn.Parameter(torch.tensor(spec.initial_w))
+        for name, value in initial_parameters(spec, torch.get_default_dtype()).items():
+            self.register_parameter(name, nn.Parameter(value))
+        if "v_threshold" not in self._parameters:  # GLIF learns a raw one of its own
+            self.v_threshold = spec.v_threshold  # a plain number, not trained
+
+    def params(self) -> dict[str, Tensor]:
+        """The learnable parameters by name, as the step functions take them."""
+        return dict(self.named_parameters(recurse=False))
 
     def inv_tau(self) -> float | Tensor | None:
+        """1/tau of IF / LIF / PLIF (None for IF): for code that steps them itself."""
         if self.spec.kind == "plif":
             return torch.sigmoid(self.w)
         if self.spec.kind == "lif":
             return 1.0 / self.spec.tau
         return None
 
-    #: Run whole sequences through :mod:`step.reference.fused` (same results, several times
-    #: faster); False runs the step-by-step definition in :mod:`step.reference.functional`.
-    fused: bool = True
-
     def run(self, x: Tensor, state: State | None, record_v: bool):
-        v0 = state["v"] if state is not None else torch.full_like(x[0], self.spec.v_reset)
-        if self.fused:
+        if self.fused and self.spec.kind in BASE_KINDS:
+            v0 = state["v"] if state is not None else torch.full_like(x[0], self.spec.v_reset)
             k = torch.sigmoid(self.w) if self.spec.kind == "plif" else None
             th = self.v_threshold if isinstance(self.v_threshold, Tensor) else None
             spikes, v = run_fused(self.spec, x, v0, k, th, keep_v=record_v)
             if record_v:
                 return spikes, v, {"v": v[-1]}
             return spikes, None, {"v": v}
-        inv_tau = self.inv_tau()
-        v_th = self.v_threshold
-
-        tau = self.spec.tau if self.spec.kind == "lif" else None
-
-        def step(xt: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-            s, v_next, _ = neuron_step(self.spec, xt, v, v_th, inv_tau, tau)
-            return s, v_next
-
-        spikes, v_seq, v_last = run_sequence(step, x, v0, record_v)
-        return spikes, v_seq, {"v": v_last}
+        out = simulate(self.spec, x, self.params(), state)
+        return out.output, (out.v_seq if record_v else None), out.state
