@@ -71,21 +71,12 @@ def _zoo_report(backend: str, dtypes: list[str]):
     return run_suite([get_backend(backend)], cases)
 
 
-#: Adapter bugs the conformance suite's derived cases found, left for the adapter's owner (the
-#: report shows them as failures). Listed so this test stays an alarm for anything new; it
-#: fails when one of these passes again, so a fix removes its line.
-KNOWN_FAILURES: dict[str, dict[str, str]] = {
-    "snntorch": {
-        case: "CUBA LIF with a soft reset and a learnt threshold: the gradient of v_threshold "
-              "is about 2/3 of the reference's (the emulated soft reset)"
-        for case in (
-            "cuba_lif[reset=soft,learn_threshold=True,surrogate=sigmoid]/random/param-grad/T32/"
-            "float32",
-            "cuba_lif[reset=soft,detach_reset=True,learn_threshold=True]/random/param-grad/T32/"
-            "float32",
-        )
-    },
-}
+#: Adapter bugs the conformance suite's derived cases found and not fixed yet (the report shows
+#: them as failures), by backend and case id. Listed so this test stays an alarm for anything
+#: new; it fails when one of these passes again, so a fix removes its line. (The first entry,
+#: snnTorch CUBA LIF soft reset with a learnt threshold, subtracted the spec's constant
+#: threshold in the emulated reset: fixed.)
+KNOWN_FAILURES: dict[str, dict[str, str]] = {}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

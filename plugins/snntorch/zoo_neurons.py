@@ -66,8 +66,13 @@ class SnnTorchCUBA(NeuronModule):
                 if self.adapter_reset:
                     s = spk.to(mem.dtype)
                     s = s.detach() if spec.detach_reset else s
-                    # soft: subtract the canonical threshold; hard: to v_reset (frame 0)
-                    mem = mem - s * spec.v_threshold if spec.reset == "soft" else mem - s * mem
+                    # soft: subtract the threshold (the learnt one, frame-shifted back, so
+                    # that its gradient flows through the reset too); hard: to v_reset (0)
+                    if spec.reset == "soft":
+                        th = syn.threshold + v_r if spec.learn_threshold else spec.v_threshold
+                        mem = mem - s * th
+                    else:
+                        mem = mem - s * mem
                 spikes.append(spk.to(x.dtype))
                 if record_v:
                     vs.append(mem + v_r)
