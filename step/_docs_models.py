@@ -14,15 +14,17 @@ import importlib
 import inspect
 
 
-def _fire_rules(name: str, preset: str) -> str:
+def _role_specs(name: str, preset: str) -> list[tuple[str, object]]:
+    """(role, neuron spec) of every neuron role of ``name``'s ``preset``."""
     from step.models import get_config
 
     config = get_config(name, preset)
-    parts = []
-    for role in config.neuron_roles:
-        spec = config.spec(role)
-        parts.append(f"{role} `{spec.fire}` ({spec.kind}, v_th {spec.v_threshold:g})")
-    return "; ".join(parts)
+    return [(role, config.spec(role)) for role in config.neuron_roles]
+
+
+def _fire_rules(name: str, preset: str) -> str:
+    return "; ".join(f"{role} `{spec.fire}` ({spec.kind}, v_th {spec.v_threshold:g})"
+                     for role, spec in _role_specs(name, preset))
 
 
 def render_models() -> str:
@@ -43,7 +45,7 @@ def render_models() -> str:
         module = importlib.import_module(entry.factory.__module__)
         official = getattr(module, "OFFICIAL_CODE", "") or "none"
         preset = "cifar10" if "cifar10" in entry.presets else entry.default_preset
-        rules = ", ".join(sorted(set(_role_rules(name, preset))))
+        rules = ", ".join(sorted({spec.fire for _, spec in _role_specs(name, preset)}))
         lines.append(f"| `{name}` | {entry.paper} | {official} | `{rules}` |")
     lines.append("")
     for name in list_models():
@@ -61,9 +63,3 @@ def render_models() -> str:
         lines += ["", doc, ""]
     return "\n".join(lines)
 
-
-def _role_rules(name: str, preset: str) -> list[str]:
-    from step.models import get_config
-
-    config = get_config(name, preset)
-    return [config.spec(role).fire for role in config.neuron_roles]
