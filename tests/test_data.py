@@ -156,3 +156,21 @@ def test_digits_as_rgb_repeat_the_grey_level() -> None:
     assert rgb.test.x.shape[1:] == (3, 8, 8)
     for c in range(3):
         assert torch.equal(rgb.test.x[:, c], grey.test.x[:, 0])
+
+
+def test_digits_read_from_the_shipped_csv_equal_scikit_learns_loader(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    import step.data.digits as digits
+
+    bunch = load_digits()
+    assert digits._shipped_csv() is not None, "scikit-learn moved digits.csv.gz: update the path"
+    for csv in (digits._shipped_csv(), None):  # the fast path, then the loader it stands in for
+        assert csv is None or csv.name == "digits.csv.gz"
+        monkeypatch.setattr(digits, "_shipped_csv", lambda csv=csv: csv)
+        digits.digits_arrays.cache_clear()
+        images, labels = digits.digits_arrays()
+        assert torch.equal(images, torch.as_tensor(bunch.images, dtype=torch.float32)
+                           .unsqueeze(1) / 16.0)
+        assert torch.equal(labels, torch.as_tensor(bunch.target))
+    digits.digits_arrays.cache_clear()

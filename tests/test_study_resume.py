@@ -32,19 +32,38 @@ def _config(tmp_path: Path, out: Path, **extra: object) -> Path:
 
 
 def _workers(out: Path) -> list[int]:
-    """Pids of live study workers whose run writes under ``out``."""
+    """Pids of live study workers: processes with a file under ``out`` open (a forked run
+    writes its output to ``OUT/runs/B/seedN/worker.log``)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
             state = Path(f"/proc/{entry}/stat").read_text().split(") ")[-1][:1]
+            fds = os.listdir(f"/proc/{entry}/fd")
+            paths = [os.readlink(f"/proc/{entry}/fd/{fd}") for fd in fds]
         except OSError:
             continue
-        if "step.study._worker" in cmd and str(out) in cmd and state != "Z":
+        if state != "Z" and any(p.startswith(str(out) + os.sep) for p in paths):
             pids.append(int(entry))
     return pids
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (its workers, the fork server they come from)."""
+    parents = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().split(") ")[-1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -68,13 +87,18 @@ def test_sigkill_then_rerun_reuses_finished_runs(tmp_path: Path):
     try:
         _wait_for(lambda: len(read_log(out / LOG)) >= 1 or proc.poll() is not None, 180,
                   "the first finished run")
+        below = _descendants(proc.pid)
+        assert _workers(out), "the kill must land while a run trains"
         proc.kill()
         proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
-    # The orphaned worker notices its parent is gone and exits (it polls every 0.5 s).
+    # The orphaned worker notices its study is gone and exits (it polls every 0.5 s); so does
+    # the fork server it came from.
     _wait_for(lambda: not _workers(out), 10, "the orphaned worker to exit")
+    _wait_for(lambda: not [p for p in below if _alive(p)], 15,
+              "every process the study started to exit")
     finished = read_log(out / LOG)
     assert 1 <= len(finished) < 3, "the kill must land mid-way for this test to mean anything"
     assert not (out / "study.json").exists()

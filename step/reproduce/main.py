@@ -158,7 +158,7 @@ def run_parts(out: Path, budget: Budget, jobs: int, progress: bool) -> None:
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    from step.study.workers import Workers, sigterm_as_interrupt
+    from step.study.workers import Workers, sigterm_as_interrupt, worker_command
 
     if budget.name not in BUDGETS or BUDGETS[budget.name].findings != budget.findings:
         raise InputError(f"--jobs needs a named budget ({', '.join(BUDGETS)}); use --jobs 1")
@@ -166,8 +166,9 @@ def run_parts(out: Path, budget: Budget, jobs: int, progress: bool) -> None:
     workers = Workers()
 
     def one(i: int) -> None:
-        cmd = [sys.executable, "-m", "step", "reproduce", "step-paper", "--out", str(out),
-               "--part", f"{i}/{jobs}", "--seeds", str(budget.seeds), "--quiet", *flag]
+        cmd = worker_command("step", "reproduce", "step-paper", "--out", str(out),
+                             "--part", f"{i}/{jobs}", "--seeds", str(budget.seeds), "--quiet",
+                             *flag)
         code, err = workers.run(cmd, dict(os.environ))
         if progress or code != 0:
             last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:]

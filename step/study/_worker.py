@@ -1,37 +1,32 @@
-"""One study run in its own process, started by :func:`step.study.workers.worker_command`.
+"""One study run in a process of its own.
 
-The parent reads ``OUT/result.json``; on failure this process prints one line to stderr and
-exits non-zero, which becomes the run's error in the report. (The command that starts it
-watches the study process and ends the worker if the study is killed.)
+The fork server (:mod:`step.study.workers`) imports this module once, and with it torch, the
+training code and ``torch._dynamo`` (which ``torch.optim`` imports on an optimizer's first
+construction, ~3 s): every run forked from the server finds them loaded. Each run then calls
+:func:`train_json`; on failure it returns one line, which becomes the run's error in the
+report.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+
+import torch
+import torch._dynamo  # noqa: F401  (preloaded for every forked run; see the module docstring)
+
+from step.train import RunConfig, train
 
 
-def main(argv: list[str]) -> int:
-    import os
-
-    import torch
-
+def train_json(run_json: str, threads: int | None) -> tuple[int, str]:
+    """Train the run described by ``run_json``; (exit code, error line or "")."""
     from step.errors import StepError
 
-    if os.environ.get("STEP_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["STEP_TORCH_THREADS"]))
-    from step.train import RunConfig, train
-
+    if threads:
+        torch.set_num_threads(threads)
     try:
-        train(RunConfig.parse(json.loads(argv[0])))
+        train(RunConfig.parse(json.loads(run_json)))
     except StepError as err:
-        sys.stderr.write(f"{err}\n")
-        return 2
+        return 2, str(err)
     except Exception as err:  # a backend crash becomes this run's error line, not a traceback
-        sys.stderr.write(f"{type(err).__name__}: {err}\n")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+        return 1, f"{type(err).__name__}: {err}"
+    return 0, ""

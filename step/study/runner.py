@@ -6,7 +6,8 @@ them is skipped with that reason in the report; nothing is ever computed by the 
 its place. Every (backend, seed) run then trains from identical initial weights (copied from
 the reference build, see :mod:`step.train.setup`) on the identical data order.
 
-Each run happens in a fresh Python process (``isolate``): its peak resident memory is then its
+Each run happens in a process of its own (``isolate``), forked from a warm fork server
+(:mod:`step.study.workers`): its peak resident memory is then its
 own (a process's ``ru_maxrss`` is a high-water mark that never goes down, so backends run one
 after another in one process would hide each other's peaks), and a backend that crashes the
 interpreter fails its own row, not the study.
@@ -33,11 +34,13 @@ from step._io import write_json
 from step.errors import InputError
 from step.study.config import StudyConfig
 from step.study.sweep import LOG, append_log, read_log, run_key
-from step.study.workers import Workers, worker_command
+from step.study.workers import Workers
 from step.train.config import RunConfig
 
 #: The settings a study's runs were made with (see :func:`check_out`).
 STUDY_CONFIG = "study-config.json"
+#: What a run's process printed (warnings, a crash's last words), in the run's folder.
+WORKER_LOG = "worker.log"
 
 
 def resolve_backends(cfg: StudyConfig) -> list[str]:
@@ -166,15 +169,12 @@ def run_one(run: RunConfig, isolate: bool, threads: int | None = None,
             return {"error": str(err)}
         except Exception as err:  # one backend's crash must not end the others' runs
             return {"error": f"{type(err).__name__}: {err}"}
-    cmd = worker_command("step.study._worker", run.model_dump_json())
-    env = dict(os.environ)
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = env["STEP_TORCH_THREADS"] = str(threads)
-    code, stderr = (workers or Workers()).run(cmd, env)
+    code, error = (workers or Workers()).run_forked(
+        "step.study._worker:train_json", run.model_dump_json(), Path(run.out) / WORKER_LOG,
+        threads)
     result_path = Path(run.out) / "result.json"
     if code != 0 or not result_path.is_file():
-        lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-        return {"error": lines[-1] if lines else f"worker exited with {code}"}
+        return {"error": error or f"worker exited with {code}"}
     return json.loads(result_path.read_text())
 
 
