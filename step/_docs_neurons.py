@@ -12,9 +12,12 @@ import inspect
 import re
 from typing import Any
 
-#: The built-in backends, in the page's column order (third-party plugins are left out so
-#: that the page does not depend on what else is installed).
-BUILT_IN = ("reference", "spikingjelly", "snntorch", "norse", "braincog")
+#: The backends step ships (its own ``step.backends`` entry points), in the page's column
+#: order; third-party plugins are left out so that the page does not depend on what else is
+#: installed. A column is shown whether or not its library is installed: support is decided
+#: from the spec alone. tests/test_docs.py checks that this names every shipped backend.
+BUILT_IN = ("reference", "spikingjelly", "snntorch", "norse", "braincog", "sinabs", "rockpool",
+            "brainpy")
 
 _MATH_BLOCK = re.compile(r"\.\. math::\n\n((?:[ ]{3}.*\n|\n)+)")
 _INLINE = re.compile(r":math:`([^`]*)`")
@@ -133,7 +136,10 @@ def render_neurons() -> str:
              "extension point), `-` (not at all). A cell shows the forward level, then the "
              "gradient's where it differs; numbers point to the reasons below. Other settings "
              "of a kind can change the answer: `step trace --neuron KIND --backend all` and "
-             "`step conformance` ask the adapters about a concrete spec.", ""]
+             "`step conformance` ask the adapters about a concrete spec. Every backend step "
+             "ships has a column, installed or not (`step backends` says which are, with the "
+             "install hint); lava-dl has none: no lava-dl release installs on Python 3.11 "
+             "(0.4.0 to 0.6.0, the only ones on PyPI, require Python < 3.11).", ""]
     backends, rows, notes = support_rows()
     lines += ["| kind | output | as published | " + " | ".join(backends) + " |",
               "|---|---|---|" + "---|" * len(backends)]

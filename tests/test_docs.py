@@ -43,3 +43,19 @@ def test_every_hook_is_documented() -> None:
     for fn in hooks:
         doc = inspect.getdoc(fn) or ""
         assert "Return" in doc and "Called" in doc, f"{fn.__name__}: say when, and what it returns"
+
+
+def test_neuron_table_has_a_column_for_every_shipped_backend() -> None:
+    """docs/neurons.md's support table names every backend step registers itself (read from
+    pyproject.toml, so an adapter added there without a column fails here)."""
+    import tomllib
+    from pathlib import Path
+
+    from step._docs_neurons import BUILT_IN
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    shipped = set(pyproject["project"]["entry-points"]["step.backends"])
+    assert set(BUILT_IN) == shipped
+    header = next(line for line in (_docs.DOCS / "neurons.md").read_text().splitlines()
+                  if line.startswith("| kind |"))
+    assert [c.strip() for c in header.strip("|").split("|")][3:] == list(BUILT_IN)

@@ -1,0 +1,60 @@
+"""How a neutral LIF spec maps onto ``brainpy.dyn.Lif``, decided from the spec alone (no torch,
+JAX or BrainPy import); the mapping is explained in :mod:`step.plugins.brainpy`."""
+
+from __future__ import annotations
+
+from step.fire_rule import nudge_how
+from step.plugins._adapter import Plan
+from step.specs import NeuronSpec, SurrogateSpec
+from step.support import Level, Support
+
+#: Canonical family -> braintools surrogate class with the same ``alpha`` and formula.
+NATIVE_SURROGATES = {
+    "atan": "Arctan",
+    "sigmoid": "Sigmoid",
+    "fast_sigmoid": "InvSquareGrad",
+    "triangle": "PiecewiseQuadratic",
+    "gaussian": "ERF",
+}
+
+_UNSUPPORTED_KIND = {
+    "if": "brainpy.dyn.IF only integrates (its update has no spike and no reset)",
+    "plif": "the adapter's JAX function differentiates with respect to the input and the "
+            "initial membrane only: a learnable w (PLIF) would need BrainPy's own parameter "
+            "state trained from torch, which this adapter does not bridge",
+}
+
+
+def surrogate_support(sg: SurrogateSpec) -> tuple[Level, str]:
+    if sg.kind in NATIVE_SURROGATES:
+        family = NATIVE_SURROGATES[sg.kind]
+        return Level.NATIVE, f"braintools.surrogate.{family}(alpha={sg.alpha:g})"
+    return Level.UNSUPPORTED, (
+        f"braintools (BrainPy's surrogates) has no {sg.kind} surrogate, and step's neutral "
+        "surrogates are torch functions that cannot run inside JAX's trace")
+
+
+def plan(spec: NeuronSpec, exp_euler: bool = False) -> Plan:
+    """How BrainPy computes a LIF ``spec`` (``exp_euler``: the quirk is on)."""
+    if spec.kind in _UNSUPPORTED_KIND:
+        return Plan(Support.unsupported(_UNSUPPORTED_KIND[spec.kind]))
+    method = "exp_auto" if exp_euler else "euler"
+    r = "1" if spec.decay_input else "tau"
+    reset = {"hard": "spk_reset='hard', V_reset=v_reset",
+             "soft": "spk_reset='soft', V_reset=0",
+             "none": "spk_reset='soft', V_reset=V_th (subtracts 0)"}[spec.reset]
+    how = (f"brainpy.dyn.Lif(method={method!r}, V_rest=v_reset, R={r}, {reset}) over "
+           "jax.lax.scan; backward by jax.vjp")
+    support = Support.native(how)
+    if spec.fire == "gt":
+        support = support.combine(Support(Level.NATIVE, Level.NATIVE, nudge_how("gt", "ge"), ""))
+    if spec.detach_reset and spec.reset != "none":
+        why = ("Lif's detach_spk stops the gradient of the spike it returns, not only inside "
+               "the reset (spike = stop_gradient(spike) before the reset and the return)")
+        support = support.combine(Support(Level.NATIVE, Level.UNSUPPORTED, "", why))
+    if spec.learn_threshold:
+        why = ("the adapter's JAX function differentiates with respect to the input and the "
+               "initial membrane only, so a learnt V_th gets no gradient")
+        support = support.combine(Support(Level.NATIVE, Level.UNSUPPORTED, "", why))
+    sg_level, sg_how = surrogate_support(spec.surrogate)
+    return Plan(support.combine(Support(Level.NATIVE, sg_level, "", sg_how)))
