@@ -43,15 +43,15 @@ def plan(spec: NeuronSpec, exp_euler: bool = False) -> Plan:
     reset = {"hard": "spk_reset='hard', V_reset=v_reset",
              "soft": "spk_reset='soft', V_reset=0",
              "none": "spk_reset='soft', V_reset=V_th (subtracts 0)"}[spec.reset]
-    how = (f"brainpy.dyn.Lif(method={method!r}, V_rest=v_reset, R={r}, {reset}) over "
+    # Lif's detach_spk also detaches the spike it returns (spike = stop_gradient(spike));
+    # LifRef's detaches it only inside the reset, and with tau_ref=0 it is never refractory
+    neuron = ("LifRef(tau_ref=0, detach_spk=True, " if spec.detach_reset and spec.reset != "none"
+              else "Lif(")
+    how = (f"brainpy.dyn.{neuron}method={method!r}, V_rest=v_reset, R={r}, {reset}) over "
            "jax.lax.scan; backward by jax.vjp")
     support = Support.native(how)
     if spec.fire == "gt":
         support = support.combine(Support(Level.NATIVE, Level.NATIVE, nudge_how("gt", "ge"), ""))
-    if spec.detach_reset and spec.reset != "none":
-        why = ("Lif's detach_spk stops the gradient of the spike it returns, not only inside "
-               "the reset (spike = stop_gradient(spike) before the reset and the return)")
-        support = support.combine(Support(Level.NATIVE, Level.UNSUPPORTED, "", why))
     if spec.learn_threshold:
         why = ("the adapter's JAX function differentiates with respect to the input and the "
                "initial membrane only, so a learnt V_th gets no gradient")

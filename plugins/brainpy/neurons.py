@@ -71,11 +71,16 @@ class _Simulation:
         family = NATIVE_SURROGATES.get(spec.surrogate.kind, "Sigmoid")
         sg = getattr(bm.surrogate, family)(alpha=float(spec.surrogate.alpha))
         reset_value = {"hard": float(spec.v_reset), "soft": 0.0, "none": v_th}[spec.reset]
+        # Lif's detach_spk detaches the spike it returns too; LifRef's detaches it only in the
+        # reset, and with tau_ref = 0 it is Lif (never refractory: see _simulate)
+        self._detached = spec.detach_reset and spec.reset != "none"
+        extra: dict[str, Any] = {"tau_ref": 0.0} if self._detached else {}
         self._make = partial(
-            bp.dyn.Lif, mode=bm.TrainingMode(), V_rest=float(spec.v_reset), V_reset=reset_value,
+            bp.dyn.LifRef if self._detached else bp.dyn.Lif, **extra, mode=bm.TrainingMode(),
+            V_rest=float(spec.v_reset), V_reset=reset_value,
             V_th=v_th, tau=float(spec.tau), R=1.0 if spec.decay_input else float(spec.tau),
             spk_fun=sg, spk_reset="hard" if spec.reset == "hard" else "soft",
-            detach_spk=False, method="exp_auto" if exp_euler else "euler", init_var=False)
+            detach_spk=self._detached, method="exp_auto" if exp_euler else "euler", init_var=False)
         self.forward = jax.jit(self._simulate)
         self.backward = jax.jit(self._vjp)
 
@@ -89,6 +94,8 @@ class _Simulation:
             # them, and nothing of BrainPy's state outlives this trace
             lif.V = self._variable(v, batch_axis=0)
             lif.spike = self._variable(jax.numpy.zeros_like(v), batch_axis=0)
+            if self._detached:  # refractory iff t - t_last_spike <= tau_ref = 0: never
+                lif.t_last_spike = self._variable(jax.numpy.full_like(v, -1e7), batch_axis=0)
             self._share.save(t=0.0, dt=1.0)
             spike = lif.update(x_t)
             return lif.V.value, (spike, lif.V.value)
@@ -103,24 +110,31 @@ class _Simulation:
         return pullback((g_spikes, g_v))
 
 
+#: compiled simulations by (spec, library threshold, exp_euler quirk), for the process
+_SIMULATIONS: dict[tuple[str, float, bool], _Simulation] = {}
+
+
 class BrainPyNeuron(LibraryNeuron):
     """LIF computed by BrainPy on JAX; the torch module only reshapes and converts."""
 
     library_rule = "ge"  # braintools' heaviside: x >= 0
 
     def __init__(self, spec: NeuronSpec, backend: Backend) -> None:
+        backend.import_library("brainpy")  # a broken install shows here, not at the first call
         super().__init__(spec, backend.name, owns_w=False, owns_threshold=True)
         self._backend = backend
         self._exp_euler = backend.quirk_on("exp_euler")
-        self._sims: dict[torch.dtype, _Simulation] = {}
 
     def _simulation(self, dtype: torch.dtype) -> _Simulation:
-        """One compiled simulation per dtype (the nudged threshold depends on it)."""
-        if dtype not in self._sims:
-            th = float(self.v_threshold) if self.spec.learn_threshold else self.spec.v_threshold
-            self._sims[dtype] = _Simulation(self.spec, self._backend,
-                                            self.fire_threshold(th, dtype), self._exp_euler)
-        return self._sims[dtype]
+        """The compiled simulation of this spec in ``dtype`` (the nudged threshold depends on
+        it), shared by every neuron with the same spec: a transformer's many identical neurons
+        then compile once per shape instead of once each."""
+        th = float(self.v_threshold) if self.spec.learn_threshold else self.spec.v_threshold
+        v_th = self.fire_threshold(th, dtype)
+        key = (self.spec.model_dump_json(), v_th, self._exp_euler)
+        if key not in _SIMULATIONS:
+            _SIMULATIONS[key] = _Simulation(self.spec, self._backend, v_th, self._exp_euler)
+        return _SIMULATIONS[key]
 
     def start(self, x: Tensor, state: State | None) -> Tensor:
         if state is not None:
