@@ -77,6 +77,36 @@ def support_rows() -> tuple[list[str], list[tuple[str, list[str]]], list[str]]:
     return backends, rows, notes
 
 
+def grid_rows(backends: list[str]) -> list[tuple[str, list[str]]]:
+    """[(kind, cells)]: per backend, how many of the kind's specs in the representative grid
+    (:func:`step.backend.representative_specs`) run native / emulated / not at all, forward
+    then gradient ("12/4/8 · 6/10/8")."""
+    from collections import Counter
+
+    from step.backend import representative_specs
+    from step.registry import backend_statuses
+
+    statuses = backend_statuses()
+    specs = list(representative_specs())
+    kinds = list(dict.fromkeys(spec.kind for spec in specs))
+    rows = []
+    for kind in kinds:
+        cells = []
+        for name in backends:
+            backend = statuses[name].backend
+            fwd: Counter[str] = Counter()
+            grad: Counter[str] = Counter()
+            for spec in (s for s in specs if s.kind == kind):
+                support = backend.neuron_support(spec)  # type: ignore[union-attr]
+                fwd[support.forward.value] += 1
+                grad[support.gradient.value] += 1
+            levels = ("native", "emulated", "unsupported")
+            cells.append("/".join(str(fwd[lv]) for lv in levels) + " · "
+                         + "/".join(str(grad[lv]) for lv in levels))
+        rows.append((kind, cells))
+    return rows
+
+
 def _value(value: Any) -> str:
     if isinstance(value, dict) and "kind" in value:  # a surrogate
         return f"{value['kind']}({value.get('alpha')})"
@@ -148,6 +178,14 @@ def render_neurons() -> str:
         lines.append(f"| `{kind}` | {output} | {published_cell(kind)} | "
                      + " | ".join(cells) + " |")
     lines += [""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)] + [""]
+    lines += ["### Every setting of each kind", "",
+              "The default spec above is one point; each kind's specs over the grid of its "
+              "reset modes, `detach_reset`, fire rule, `decay_input` and the seven surrogate "
+              "families (the grid `step backends` summarises) split as native / emulated / "
+              "unsupported, forward pass · gradient:", "",
+              "| kind | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
+    lines += [f"| `{kind}` | " + " | ".join(cells) + " |" for kind, cells in grid_rows(backends)]
+    lines += [""]
     lines += render_published()
     for kind, cls in NEURON_KINDS.items():
         learnable = cls.learnable
