@@ -1,8 +1,8 @@
 """What is particular to the BrainPy adapter, the first backend outside torch (the
 plugin-door checks are in test_adapters.py; a model's outputs and gradients on it against the
 reference's are in test_models_backends.py): conformance slices, hand traces through the
-torch <-> JAX bridge in both dtypes, its gradient, and the library behaviour its mapping works
-around (Lif's detach_spk)."""
+torch <-> JAX bridge in both dtypes, its gradients (input, PLIF's w, a learnt threshold), and
+the library behaviour its mapping works around (Lif's detach_spk)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,27 @@ def test_gradient_through_jax(detach: bool) -> None:
     dl_dh1 = g(0.5) - a * 1.5 * g(0.5)
     dl_dh0 = g(0.0) + dl_dh1 * 0.5 * (1.0 - a * g(0.0))
     assert x.grad.flatten().tolist() == pytest.approx([dl_dh0 / 2, dl_dh1 / 2], rel=1e-12)
+
+
+def test_plif_w_and_a_learnt_threshold_get_their_gradients_from_jax() -> None:
+    """PLIF, w = 0 (tau 2), no reset, x = 2: h = 2 * sigmoid(w) = 1 (tie, no spike), v = h.
+    L = s + v: dL/dw = (g(0) + 1) * x * sigmoid'(0) = (1 + 1) * 2 * 1/4 = 1 (atan, alpha 2:
+    g(u) = 1/(1 + (pi u)^2)). LIF tau 2, learnt threshold 1, x = 3: h = 1.5 fires;
+    dL/dth = -g(0.5) for L = s."""
+    import math
+
+    plif = get_backend(BACKEND).build_neuron({"kind": "plif", "tau": 2.0, "reset": "none"})
+    plif.double()  # float64 parameters: their gradients are not rounded to float32
+    plif.record_v = True
+    spikes = plif(torch.full((1, 1, 1), 2.0, dtype=torch.float64))
+    (spikes.sum() + plif.v_seq.sum()).backward()
+    assert plif.w.grad.item() == pytest.approx(1.0, rel=1e-9)
+
+    lif = get_backend(BACKEND).build_neuron({"kind": "lif", "tau": 2.0, "learn_threshold": True})
+    lif.double()
+    lif(torch.full((1, 1, 1), 3.0, dtype=torch.float64)).sum().backward()
+    assert lif.v_threshold.grad.item() == pytest.approx(-1 / (1 + (math.pi * 0.5) ** 2),
+                                                       rel=1e-9)
 
 
 # -- library behaviour the adapter works around --------------------------------------------

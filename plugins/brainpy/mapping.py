@@ -19,9 +19,6 @@ NATIVE_SURROGATES = {
 
 _UNSUPPORTED_KIND = {
     "if": "brainpy.dyn.IF only integrates (its update has no spike and no reset)",
-    "plif": "the adapter's JAX function differentiates with respect to the input and the "
-            "initial membrane only: a learnable w (PLIF) would need BrainPy's own parameter "
-            "state trained from torch, which this adapter does not bridge",
 }
 
 
@@ -52,9 +49,10 @@ def plan(spec: NeuronSpec, exp_euler: bool = False) -> Plan:
     support = Support.native(how)
     if spec.fire == "gt":
         support = support.combine(Support(Level.NATIVE, Level.NATIVE, nudge_how("gt", "ge"), ""))
-    if spec.learn_threshold:
-        why = ("the adapter's JAX function differentiates with respect to the input and the "
-               "initial membrane only, so a learnt V_th gets no gradient")
-        support = support.combine(Support(Level.NATIVE, Level.UNSUPPORTED, "", why))
+    if spec.kind == "plif":
+        plif = ("BrainPy has no PLIF: the adapter owns w and passes tau = 1/sigmoid(w) to "
+                "Lif as an input of the JAX function, so w gets its gradient from jax.vjp "
+                "of BrainPy's charge")
+        support = support.combine(Support(Level.EMULATED, Level.EMULATED, plif, plif))
     sg_level, sg_how = surrogate_support(spec.surrogate)
     return Plan(support.combine(Support(Level.NATIVE, sg_level, "", sg_how)))
