@@ -28,7 +28,7 @@ from step.errors import InputError
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-    from step.nir.load import NIRNetwork
+    from step.nir.loader import NIRNetwork
 
 __all__ = ["export", "from_nir", "load", "model_of", "to_nir"]
 
@@ -42,12 +42,12 @@ def _nir() -> Any:
 
 
 def to_nir(model: nn.Module, sample: Tensor | None = None, dt: float = 1.0) -> Any:
-    """The ``nir.NIRGraph`` of ``model`` (one time step; see :mod:`step.nir.export`).
+    """The ``nir.NIRGraph`` of ``model`` (one time step; see :mod:`step.nir.exporter`).
 
     ``sample`` is a time-first input ``[T, B, ...]`` the model runs on once to find its layers
     and their shapes; step models make their own from their config.
     """
-    from step.nir.export import graph_of, sample_input
+    from step.nir.exporter import graph_of, sample_input
 
     _nir()
     if not dt > 0:
@@ -57,8 +57,8 @@ def to_nir(model: nn.Module, sample: Tensor | None = None, dt: float = 1.0) -> A
 
 def from_nir(graph: Any, backend: str = "reference", dt: float | None = None) -> NIRNetwork:
     """A ``NIRNetwork`` (``[T, B, ...] -> [T, B, ...]``) of ``graph`` with neurons on
-    ``backend`` (see :func:`step.nir.load.from_nir`)."""
-    from step.nir.load import from_nir as build
+    ``backend`` (see :func:`step.nir.loader.from_nir`)."""
+    from step.nir.loader import from_nir as build
 
     return build(graph, backend=backend, dt=dt)
 

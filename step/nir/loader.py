@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from step.errors import InputError
-from step.nir._neurons import InputMap, from_nir_node
+from step.nir._neurons import from_nir_node
 from step.nn.layers import SeqWrap
 
 #: NIR node types this loader reads.

@@ -32,28 +32,55 @@ POOLS = (nn.AvgPool2d,)
 PASS_THROUGH = (nn.Sequential, nn.Identity, nn.Dropout, Encoder)
 
 
-def _model_classes() -> tuple[type, ...]:
-    """Model shells whose forward is a plain chain of their layers (then mean over time)."""
+def _chain_classes() -> tuple[type, ...]:
+    """Modules whose forward is a plain chain of their layers (the models then average over
+    time); the recorded run checks the chain anyway."""
     from step.models.baselines import SpikingCNN, SpikingMLP
+    from step.models.blocks import TokenMLP
 
-    return (SpikingCNN, SpikingMLP)
+    return (SpikingCNN, SpikingMLP, TokenMLP)
+
+
+#: What the model-zoo blocks compute that NIR has no primitive for (by class name).
+NO_PRIMITIVE = {
+    "SpikingAttention": "spiking self-attention multiplies two activations (Q K^T V, K*V "
+                        "column sums, or a token mask on K); NIR has no product of activations",
+    "DSSA": "dual spike self-attention multiplies two activations and scales by firing rates; "
+            "NIR has no product of activations",
+    "TransformerBlock": "residual sums x + attn(x), x + mlp(x) (NIR could hold them as two "
+                        "edges into one node; step.nir writes chains only)",
+    "GWFFN": "membrane shortcuts (residual sums; step.nir writes chains only)",
+    "SPS": "patch splitting with max-pooling and a residual position embedding",
+    "FirstEmbedding": "a 3x3 path plus a 1x1 shortcut (residual sum)",
+    "StageEmbedding": "two 3x3 convs and a max-pool plus a 1x1 shortcut (residual sum)",
+    "SpikingViT": "averages the tokens before the head (a mean over an axis inside a time "
+                  "step: no NIR primitive)",
+    "QKFormer": "averages the tokens before the head (no NIR primitive)",
+    "SpikingResformer": "averages over space before the head (no NIR primitive)",
+    "SpikingRNN": "a recurrent layer run step by step (step.nir writes feed-forward chains)",
+}
 
 
 def _why(module: nn.Module) -> str:
     if isinstance(module, nn.MaxPool2d):
-        return "max-pooling has no NIR primitive (NIR has AvgPool2d and SumPool2d)"
+        return "MaxPool2d: NIR has no max-pooling (only AvgPool2d and SumPool2d)"
     if isinstance(module, NeuronModule):
         return why_not_exportable(module.spec) or ""
-    doc = (type(module).__doc__ or "").strip().splitlines()
-    what = f" ({doc[0].rstrip('.')})" if doc else ""
-    return f"{type(module).__name__}{what} computes in its own forward; NIR has no primitive for it"
+    name = type(module).__name__
+    return f"{name}: " + NO_PRIMITIVE.get(name, "computes in its own forward; NIR has no "
+                                                "primitive for it")
 
 
 def unsupported_layers(model: nn.Module) -> list[tuple[str, str]]:
-    """``(name, reason)`` of every outermost layer of ``model`` that NIR cannot express."""
-    found: list[tuple[str, str]] = []
+    """``(name, reason)`` of every layer of ``model`` that NIR cannot express.
 
-    def visit(name: str, m: nn.Module, root: bool) -> None:
+    A module that computes in its own forward (attention, a residual block) is listed and
+    its children are searched too, so every missing primitive is named, not only the first.
+    """
+    found: list[tuple[str, str]] = []
+    containers = PASS_THROUGH + (nn.ModuleList, nn.ModuleDict, SeqWrap)
+
+    def visit(name: str, m: nn.Module) -> None:
         inner = m.module if isinstance(m, SeqWrap) else m
         if isinstance(m, NeuronModule):
             if why_not_exportable(m.spec):
@@ -61,14 +88,24 @@ def unsupported_layers(model: nn.Module) -> list[tuple[str, str]]:
             return
         if isinstance(inner, WEIGHTS + NORMS + POOLS + (nn.Flatten,)):
             return
-        if not (isinstance(m, PASS_THROUGH) or (root and isinstance(m, _model_classes()))):
-            found.append((name or type(m).__name__, _why(inner)))
-            return
+        if isinstance(m, SeqWrap) or not isinstance(m, containers + _chain_classes()):
+            found.append((name or "<model>", _why(inner)))
+            if isinstance(m, SeqWrap):
+                return
         for child_name, child in m.named_children():
-            visit(f"{name}.{child_name}" if name else child_name, child, False)
+            visit(f"{name}.{child_name}" if name else child_name, child)
 
-    visit("", model, True)
+    visit("", model)
     return found
+
+
+def describe(bad: list[tuple[str, str]]) -> str:
+    """One line naming each missing primitive once, with where it first sits."""
+    places: dict[str, list[str]] = {}
+    for name, why in bad:
+        places.setdefault(why, []).append(name)
+    return "; ".join(f"{names[0]}" + (f" (and {len(names) - 1} more)" if len(names) > 1
+                                       else "") + f": {why}" for why, names in places.items())
 
 
 @dataclass
@@ -91,8 +128,7 @@ def _record(model: nn.Module, sample: Tensor) -> tuple[list[_Call], Tensor]:
 
     wrapped = {id(m.module) for m in model.modules() if isinstance(m, SeqWrap)}
     for name, m in model.named_modules():
-        unit = isinstance(m, NeuronModule | SeqWrap) or isinstance(
-            m, WEIGHTS + NORMS + POOLS + (nn.Flatten,))
+        unit = isinstance(m, (NeuronModule, SeqWrap, *WEIGHTS, *NORMS, *POOLS, nn.Flatten))
         if unit and id(m) not in wrapped:
             handles.append(m.register_forward_hook(hook(name)))
     try:
@@ -158,9 +194,7 @@ def graph_of(model: nn.Module, sample: Tensor, dt: float = 1.0) -> Any:
 
     bad = unsupported_layers(model)
     if bad:
-        listed = "; ".join(f"{n}: {why}" for n, why in bad[:4])
-        more = f" (and {len(bad) - 4} more)" if len(bad) > 4 else ""
-        raise SpecError(f"cannot export to NIR: {listed}{more}")
+        raise SpecError(f"cannot export to NIR: {describe(bad)}")
     was_training = model.training
     model.eval()
     try:
