@@ -63,7 +63,8 @@ NO_PRIMITIVE = {
 
 def _why(module: nn.Module) -> str:
     if isinstance(module, nn.MaxPool2d):
-        return "MaxPool2d: NIR has no max-pooling (only AvgPool2d and SumPool2d)"
+        return ("MaxPool2d: NIR has no max-pooling (only AvgPool2d and SumPool2d; "
+                "spiking_cnn exports with pool=false)")
     if isinstance(module, NeuronModule):
         return why_not_exportable(module.spec) or ""
     name = type(module).__name__
