@@ -171,6 +171,18 @@ def _weight_node(layer: nn.Module, bn: nn.Module | None, in_shape: tuple[int, ..
                padding=layer.padding, dilation=layer.dilation, groups=layer.groups, bias=bias)
 
 
+def _flatten_node(flat: nn.Flatten, in_shape: tuple[int, ...], wrapped: bool) -> Any:
+    """NIR dims count within one sample: a SeqWrap'd Flatten sees ``[T*B, ...]``, a bare one
+    ``[T, B, ...]``."""
+    import nir
+
+    lead = 1 if wrapped else 2
+    start, end = (d if d < 0 else d - lead for d in (flat.start_dim, flat.end_dim))
+    if (flat.start_dim >= 0 and start < 0) or (flat.end_dim >= 0 and end < 0):
+        raise SpecError("cannot export to NIR: a Flatten merges the time or batch axis")
+    return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=start, end_dim=end)
+
+
 def _pool_node(pool: nn.AvgPool2d) -> Any:
     import nir
 
@@ -238,10 +250,7 @@ def graph_of(model: nn.Module, sample: Tensor, dt: float = 1.0) -> Any:
         elif isinstance(inner, POOLS):
             nodes[name] = _pool_node(inner)
         elif isinstance(inner, nn.Flatten):
-            nodes[name] = nir.Flatten(input_type={"input": np.array(in_shape)},
-                                      start_dim=inner.start_dim - 2,
-                                      end_dim=inner.end_dim if inner.end_dim < 0
-                                      else inner.end_dim - 2)
+            nodes[name] = _flatten_node(inner, in_shape, wrapped=c.module is not inner)
         elif isinstance(inner, NeuronModule):
             nodes[name] = to_nir_node(inner.spec, tuple(c.y.shape[2:]), dt)
         order.append(name)
