@@ -52,10 +52,12 @@ def _one(a: float) -> np.ndarray:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hand_traces_of_nir_neurons(backend: str) -> None:
     """tau 2 ms at dt 1 ms is step's tau 2: h = 1, 1.5 (spike, reset), 1 for input 2 (r = 1).
+    r = 4 = 2 tau: h = v - v/2 + 2x, for x = 0.3: 0.6, 0.9, 1.05 (spike).
     r = tau (decay_input=False): h = 0.5, 0.75, 0.875 for input 0.5 stays below 1.
     v_leak 0.5 above v_reset 0, tau 2, r 1, input 0.5, threshold 0.8:
     h = (0.5 + 0.5)/2 = 0.5, 0.5 + (0.5 - 0.5 + 0.5)/2 = 0.75, 0.75 + (0.5 - 0.75 + 0.5)/2
-    = 0.875 (spike). IF with r = 1/dt = 1000 at dt 1 ms: h = 0.6, 1.2 (spike), 0.6."""
+    = 0.875 (spike). IF with r = 500 at dt 1 ms (gain 0.5), input 1.2: h = 0.6, 1.2 (spike),
+    0.6."""
     dt = 1e-3
     lif = nir.LIF(tau=_one(2e-3), r=_one(1.0), v_leak=_one(0.0), v_threshold=_one(1.0),
                   v_reset=_one(0.0))
@@ -67,8 +69,23 @@ def test_hand_traces_of_nir_neurons(backend: str) -> None:
     leak = nir.LIF(tau=_one(2e-3), r=_one(1.0), v_leak=_one(0.5), v_threshold=_one(0.8),
                    v_reset=_one(0.0))
     assert _run(step.nir.from_nir(_graph(leak), backend, dt), [0.5] * 3) == [0, 0, 1]
-    if_ = nir.IF(r=_one(1000.0), v_threshold=_one(1.0), v_reset=_one(0.0))
-    assert _run(step.nir.from_nir(_graph(if_), backend, dt), [0.6] * 3) == [0, 1, 0]
+    if_ = nir.IF(r=_one(500.0), v_threshold=_one(1.0), v_reset=_one(0.0))
+    assert _run(step.nir.from_nir(_graph(if_), backend, dt), [1.2] * 3) == [0, 1, 0]
+    gain = nir.LIF(tau=_one(2e-3), r=_one(4.0), v_leak=_one(0.0), v_threshold=_one(1.0),
+                   v_reset=_one(0.0))
+    assert _run(step.nir.from_nir(_graph(gain), backend, dt), [0.3] * 3) == [0, 0, 1]
+
+
+def test_a_node_sums_its_inputs() -> None:
+    """Two edges into one IF (weights 1 and 2, r = 1 at dt 1): input 0.2 charges 0.6 per step,
+    h = 0.6, 1.2 (spike), 0.6."""
+    nodes = {"input": nir.Input(np.array([1])),
+             "a": nir.Linear(weight=np.array([[1.0]])), "b": nir.Linear(weight=np.array([[2.0]])),
+             "if": nir.IF(r=_one(1.0), v_threshold=_one(1.0), v_reset=_one(0.0)),
+             "output": nir.Output(np.array([1]))}
+    edges = [("input", "a"), ("input", "b"), ("a", "if"), ("b", "if"), ("if", "output")]
+    net = step.nir.from_nir(nir.NIRGraph(nodes=nodes, edges=edges), dt=1.0)
+    assert _run(net, [0.2] * 3) == [0, 1, 0]
 
 
 def test_export_writes_the_euler_parameters() -> None:
@@ -117,12 +134,26 @@ def _readout_steps(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return seen[0]
 
 
+def _firing_rates(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    handles = [m.register_forward_hook(
+        lambda m, a, out, n=n: rates.__setitem__(n, out.float().mean().item()))
+        for n, m in model.named_modules() if isinstance(m, snn.NeuronModule)]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return rates
+
+
 def _round_trip(model: nn.Module, backend: str, tmp_path: Path, batch: int = 6) -> None:
     from step.nir.exporter import sample_input
 
     model.eval()
     step.nir.export(model, tmp_path / "net.nir")
     x = sample_input(model, batch=batch, seed=1) * 3  # drive hard enough to spike
+    rates = _firing_rates(model, x)
+    assert all(0 < r < 1 for r in rates.values()), rates  # every layer decides something
     want = _readout_steps(model, x)
     got = step.nir.load(tmp_path / "net.nir", backend=backend)
     with torch.no_grad():
@@ -147,8 +178,10 @@ def test_round_trip_spiking_cnn_with_folded_batchnorm(backend: str, tmp_path: Pa
         if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
             m.running_mean.uniform_(-0.3, 0.3)
             m.running_var.uniform_(0.5, 2.0)
-            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.weight, 2.0, 4.0)
             nn.init.uniform_(m.bias, -0.2, 0.2)
+    with torch.no_grad():  # the sparse spikes of stage 2 must reach the hidden layer's threshold
+        model.fc.fc0.module.weight.mul_(8)
     _round_trip(model, backend, tmp_path)
 
 
