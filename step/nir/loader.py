@@ -25,8 +25,9 @@ READS = ("Input", "Output", "Identity", "Affine", "Linear", "Scale", "Conv1d", "
          "Flatten", "AvgPool2d", "SumPool2d", "IF", "LIF", "LI")
 #: Why the others are not read.
 NOT_READ = {
-    "CubaLIF": "the order of current and voltage updates within one step differs between "
-               "NIR's exporters (snnTorch uses the new current, Norse the old one)",
+    "CubaLIF": "how an input sample enters the synaptic current within one step is open in "
+               "NIR, and snnTorch (w_in = tau_syn/dt) and Norse (w_in = 1) write it differently; "
+               "see docs/nir.md",
     "CubaLI": "as CubaLIF",
     "I": "a non-leaky integrator has no step neuron",
     "Delay": "delays have no step layer",
