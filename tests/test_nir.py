@@ -203,19 +203,21 @@ def _field_net(backend: str, readout: bool) -> nn.Module:
 
 @pytest.mark.parametrize("readout", [False, True], ids=["lif-if", "lif-if-li"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_round_trip_of_every_neuron_kind_and_field(backend: str, readout: bool) -> None:
-    """LIF (ge rule, decay_input=False, v_reset < 0), AvgPool, IF, and an LI readout: the
-    outputs (spikes, or the LI membrane) identical to the step network's."""
+def test_round_trip_of_every_neuron_kind_and_field(backend: str, readout: bool,
+                                                   tmp_path: Path) -> None:
+    """LIF (ge rule, decay_input=False, v_reset < 0), AvgPool, IF, and an LI readout, through
+    a file: the outputs (spikes, or the LI membrane) identical to the step network's."""
     try:
         net = _field_net(backend, readout)
     except UnsupportedSpecError as err:
         pytest.skip(str(err))
     x = torch.rand(6, 3, 1, 4, 4) * 2
-    g = step.nir.to_nir(net, x)
+    g = step.nir.export(net, tmp_path / "net.nir", sample=x, dt=0.5)
     kinds = ["Input", "Conv2d", "LIF", "AvgPool2d", "Flatten", "Affine", "IF"]
     kinds += ["Affine", "LI"] if readout else []
     assert [type(n).__name__ for n in g.nodes.values()] == [*kinds, "Output"]
-    back = step.nir.from_nir(g, backend)
+    back = step.nir.load(tmp_path / "net.nir", backend)
+    assert back.dt == 0.5 and back.layers["1"].spec == net[1].spec
     with torch.no_grad():
         want, got = net(x), back(x)
     assert want.abs().sum() > 0

@@ -48,6 +48,9 @@ def _threshold(spec: NeuronSpec) -> float:
 
 def why_not_exportable(spec: NeuronSpec) -> str | None:
     """Why ``spec`` has no NIR primitive, or None when it has one."""
+    if spec.kind == "plif":
+        return ("plif learns 1/tau inside each backend's module; step.nir exports lif, if and "
+                "li (a PLIF's learnt tau would be a LIF's: not read out yet)")
     if spec.kind not in EXPORTABLE:
         return (f"neuron kind {spec.kind!r} has no NIR primitive (NIR has LIF, IF, LI, "
                 "CubaLIF; step exports lif, if and li)")

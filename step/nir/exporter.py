@@ -265,7 +265,10 @@ def graph_of(model: nn.Module, sample: Tensor, dt: float = 1.0) -> Any:
     encoder = getattr(model, "encoder", None)
     if isinstance(encoder, Encoder):
         meta["encoder"] = encoder.spec.model_dump_json()
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+    except (ValueError, AssertionError) as err:  # nir validates shapes with both
+        raise SpecError(f"NIR rejected the graph of this model: {err}") from None
 
 
 def _readout(model: nn.Module, out: Tensor, last: Tensor) -> str:
