@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml examples/step-numpy-backend/pyproject.toml
 	touch $(STAMP)
 
 # The main job: the cross-backend fairness study on the embedded digits (every installed
-# backend, same weights and data order, 2 seeds): runs/study/study.html, .md and .json.
+# backend, same weights and data order, 5 seeds): runs/study/study.html, .md and .json.
 run: $(STAMP)
 	$(VENV)/bin/step study --out $(OUT)/study
 

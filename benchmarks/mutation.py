@@ -30,6 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: The fast tests of the zoo's equations: hand traces, the reference against the oracle on the
+#: derived combinations, the zoo's properties and the published presets.
+ZOO_TESTS = ["tests/test_oracle_hand_traces.py", "tests/test_conformance_reference_combinations.py",
+             "tests/test_zoo.py", "tests/test_zoo_published.py"]
+
 #: module -> (its file, the fast tests that should kill its mutants)
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "step.conformance.compare": ("conformance/compare.py", [
@@ -42,13 +47,20 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         "tests/test_oracle_hand_traces.py", "tests/test_reference.py",
         "tests/test_conformance_reference_combinations.py"]),
     "step.reference.lif_variants": ("step/reference/lif_variants.py", [
-        "tests/test_oracle_hand_traces.py", "tests/test_oracle_brian2.py"]),
+        *ZOO_TESTS, "tests/test_oracle_brian2.py"]),
     "step.reference.biophysical": ("step/reference/biophysical.py", [
-        "tests/test_oracle_hand_traces.py", "tests/test_oracle_brian2.py"]),
-    "step.reference.integer": ("step/reference/integer.py", [
-        "tests/test_oracle_hand_traces.py"]),
-    "step.reference.gated": ("step/reference/gated.py", [
-        "tests/test_oracle_hand_traces.py"]),
+        *ZOO_TESTS, "tests/test_oracle_brian2.py", "tests/test_zoo_numerics.py",
+        "tests/test_oracle_published.py"]),
+    "step.reference.integer": ("step/reference/integer.py", ZOO_TESTS),
+    "step.reference.gated": ("step/reference/gated.py", ZOO_TESTS),
+    "step.reference._dynamics": ("step/reference/_dynamics.py", [
+        *ZOO_TESTS, "tests/test_reference.py"]),
+    "step.reference.fused": ("step/reference/fused.py", [
+        "tests/test_reference_fused.py", "tests/test_reference.py",
+        "tests/test_oracle_hand_traces.py", "tests/test_conformance_reference_combinations.py"]),
+    "step.reference.neurons": ("step/reference/neurons.py", [
+        "tests/test_reference.py", "tests/test_reference_fused.py", *ZOO_TESTS]),
+    "step.reference.encoders": ("step/reference/encoders.py", ["tests/test_encoders.py"]),
 }
 
 

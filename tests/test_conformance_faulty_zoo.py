@@ -52,16 +52,16 @@ def _cuba_current_one_step_late(spec, x, state, p):
     h = charge_lif(state["i"], state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
     s = fire(h, th, spec.surrogate)
     i = state["i"] * (1.0 - 1.0 / spec.tau_syn) + x
-    return s, {"v": reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset), "i": i}, h - th
+    return s, {"v": reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset), "i": i}
 
 
 def _izhikevich_u_from_old_v(spec, x, state, p):
     orig = _ORIGINAL["izhikevich"]
-    s, new, margin = orig(spec, x, state, p)
+    s, new = orig(spec, x, state, p)
     # u moved towards b v[t-1] instead of b h[t]
     sr = s.detach() if spec.detach_reset else s
     u_h = state["u"] + spec.dt * spec.a * (spec.b * state["v"] - state["u"])
-    return s, {"v": new["v"], "u": u_h + spec.d * sr}, margin
+    return s, {"v": new["v"], "u": u_h + spec.d * sr}
 
 
 def _ilif_rounds_half_to_even(kind: str) -> Callable:
@@ -71,17 +71,17 @@ def _ilif_rounds_half_to_even(kind: str) -> Callable:
         th = threshold(spec, p)
         h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
         c = torch.clamp(torch.round(h / th), 0, spec.max_spikes)
-        good, new, margin = orig(spec, x, state, p)
+        good, new = orig(spec, x, state, p)
         scale = spec.max_spikes if kind == "nilif" else 1
         c = good + (c.detach() / scale - good.detach())  # the rounded count, good backward
-        return c, {"v": h - c * scale * th}, margin
+        return c, {"v": h - c * scale * th}
 
     return step
 
 
 def _nilif_outputs_the_count(spec, x, state, p):
-    out, new, margin = _ORIGINAL["nilif"](spec, x, state, p)
-    return out * spec.max_spikes, new, margin
+    out, new = _ORIGINAL["nilif"](spec, x, state, p)
+    return out * spec.max_spikes, new
 
 
 def _psn_transposed(spec, x, p) -> Run:
@@ -99,7 +99,7 @@ def _clif_step(spec, x, state, p):
     s = fire(h, th, spec.surrogate)
     sr = s.detach() if spec.detach_reset else s
     m = m * torch.sigmoid(h) + sr  # sigma(h) where the paper has sigma(h / tau)
-    return s, {"v": h - sr * (th + torch.sigmoid(m)), "m": m}, h - th
+    return s, {"v": h - sr * (th + torch.sigmoid(m)), "m": m}
 
 
 #: kind -> (what is wrong, the perturbed step; or a sequence for PSN)

@@ -96,3 +96,23 @@ def test_a_zero_spike_count_is_positive_zero(kind: str) -> None:
     out = Neuron(kind).double()(torch.tensor([[-0.3], [0.1], [0.2]], dtype=torch.float64))
     assert not torch.signbit(out).any()
     assert out.eq(0).all()
+
+
+@pytest.mark.parametrize("y", [0.0, 1e-7, -1e-7, 5e-5, -5e-5, 9.9e-5, -9.9e-5, 1.01e-4, -1.01e-4,
+                               3e-3, 0.7, -2.0, 25.0])
+def test_hh_rate_helper_x_over_one_minus_exp_is_exact_on_both_sides_of_its_series_switch(
+        y: float) -> None:
+    # alpha_m and alpha_n have the form x / (1 - exp(-x / k)), 0/0 at x = 0 (v = -40 or -55 mV).
+    # Expected: the formula in Python floats (expm1 keeps it exact for small y); its limit k at
+    # x = 0, where its slope is 1/2.
+    from step.reference.biophysical import _vtrap
+
+    k = 10.0
+    x = torch.tensor(k * y, dtype=torch.float64, requires_grad=True)
+    got = _vtrap(x, k)
+    want = k if y == 0.0 else k * y / -math.expm1(-y)
+    assert float(got.detach()) == pytest.approx(want, rel=1e-13, abs=0.0)
+    (slope,) = torch.autograd.grad(got, x)
+    # d/dx [x / (1 - e^{-x/k})] = (1 - e^{-y} - y e^{-y}) / (1 - e^{-y})^2, -> 1/2 at y = 0
+    want_slope = 0.5 if y == 0.0 else (-math.expm1(-y) - y * math.exp(-y)) / math.expm1(-y) ** 2
+    assert float(slope) == pytest.approx(want_slope, rel=1e-6, abs=1e-9)

@@ -8,9 +8,11 @@ functions in the mirrored module of :mod:`step.reference`, registered here as a
 - ``parameters(spec, dtype)``: the learnable parameters at their canonical initial values;
 - ``rest(spec, like, params)``: the state at rest (a dict whose ``"v"`` is the canonical
   membrane), shaped like one time step of the input;
-- ``step(spec, x, state, params) -> (out, state, margin)``: one time step. ``margin`` is how
-  far the step was from changing its output (``h - v_th`` for a binary spike): the
-  conformance suite excuses a spike that differs only where the margin is within rounding.
+- ``step(spec, x, state, params) -> (out, state)``: one time step.
+
+How far a step was from changing its output (the margin by which the conformance suite excuses
+a spike that differs only within rounding) is the oracle's business
+(:mod:`step.conformance.oracle`), not the reference's.
 
 A kind that is not a recursion over time (PSN sees the whole sequence at once) gives
 ``sequence`` instead of ``step``. :func:`simulate` runs either; the reference's one neuron
@@ -33,15 +35,14 @@ from step.specs import NeuronSpec
 
 State = dict[str, Tensor]
 Params = dict[str, Tensor]
-StepFn = Callable[[NeuronSpec, Tensor, State, Params], tuple[Tensor, State, Tensor]]
+StepFn = Callable[[NeuronSpec, Tensor, State, Params], tuple[Tensor, State]]
 
 
 class Run(NamedTuple):
-    """A simulated sequence: output, membrane per step, margin per step, final state."""
+    """A simulated sequence: output, membrane per step, final state."""
 
     output: Tensor
     v_seq: Tensor
-    margin: Tensor
     state: State
 
 
@@ -109,11 +110,10 @@ def simulate(spec: NeuronSpec, x: Tensor, params: Params, state: State | None = 
                 f"a {spec.kind} neuron's state needs the keys {sorted(rest)}; missing "
                 f"{missing} (pass the state a previous call left: neuron.last_state)"
             )
-    outs, vs, margins = [], [], []
+    outs, vs = [], []
     # unbind, not x[t]: each x[t] would give the backward a full-size zero tensor (O(T^2))
     for xt in x.unbind(0):
-        out, state, margin = dyn.step(spec, xt, state, params)
+        out, state = dyn.step(spec, xt, state, params)
         outs.append(out)
         vs.append(state["v"])
-        margins.append(margin.detach())
-    return Run(torch.stack(outs), torch.stack(vs), torch.stack(margins), state)
+    return Run(torch.stack(outs), torch.stack(vs), state)

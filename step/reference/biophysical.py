@@ -24,8 +24,7 @@ from step.specs import NeuronSpec
 
 
 # -- Izhikevich --------------------------------------------------------------------------------
-def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State,
-                                                                                   Tensor]:
+def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """h = v + dt(0.04 v^2 + 5 v + 140 - u + x); u_h = u + dt a(b h - u); s = H(h - v_peak);
     v = c where s, u = u_h + d s."""
     th = threshold(spec, p)
@@ -35,7 +34,7 @@ def izhikevich_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tup
     s = fire(h, th, spec.surrogate, spec.fire)
     sr = s.detach() if spec.detach_reset else s
     v_next = reset(h, s, th, spec.v_reset, "hard", spec.detach_reset)
-    return s, {"v": v_next, "u": u_h + spec.d * sr}, h - th
+    return s, {"v": v_next, "u": u_h + spec.d * sr}
 
 
 def izhikevich_rest(spec: NeuronSpec, like: Tensor, p: Params) -> State:
@@ -87,7 +86,7 @@ def hh_substep(spec: NeuronSpec, x: Tensor, st: State) -> State:
             "h": h + dt * (ah * (1 - h) - bh * h), "n": n + dt * (an * (1 - n) - bn * n)}
 
 
-def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """Integrate one time step; spike if any sub-step crosses upwards: v[k-1] <= v_th < v[k]
     (``gt``) or v[k-1] < v_th <= v[k] (``ge``).
 
@@ -96,7 +95,7 @@ def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tenso
     constant 60 uA/cm^2, 4 of 13 spikes in 100 ms would be missed at the step ends). The
     surrogate acts on v - v_th at the first crossing sub-step (at the step's end where there
     is none, gated by the start being below v_th as before); the crossing condition itself is
-    not differentiated. The margin is the sub-step potential closest to v_th.
+    not differentiated.
     """
     th = spec.v_threshold
     st = state
@@ -106,7 +105,6 @@ def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tenso
     below = start_below
     crossed = torch.zeros_like(below)
     at_cross = state["v"] - th
-    margin = state["v"] - th
     for _ in range(spec.substeps):
         st = hh_substep(spec, x, st)
         above = st["v"] - th
@@ -114,11 +112,10 @@ def hh_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tenso
         at_cross = torch.where(new, above, at_cross)
         crossed = crossed | new
         below = above < 0 if ge else above <= 0
-        margin = torch.where(above.abs() < margin.abs(), above, margin)
     z = torch.where(crossed, at_cross, st["v"] - th)
     gate = (crossed | start_below).to(x.dtype)
     s = spike(z, spec.surrogate, spec.fire) * gate
-    return s, st, margin.detach()
+    return s, st
 
 
 register_dynamics("hh", Dynamics(no_parameters, hh_rest, hh_step))

@@ -110,13 +110,13 @@ def _base_rest(spec: NeuronSpec, like: Tensor, params: dict[str, Tensor]) -> dic
 
 
 def _base_step(spec: NeuronSpec, x: Tensor, state: dict[str, Tensor],
-               params: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor], Tensor]:
-    """:func:`neuron_step` in the dynamics table's form: (spike, state, h - v_th)."""
+               params: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    """:func:`neuron_step` in the dynamics table's form: (spike, state)."""
     th = threshold(spec, params)
     inv_tau = torch.sigmoid(params["w"]) if spec.kind == "plif" else None
     tau = spec.tau if spec.kind == "lif" else None
-    s, v, h = neuron_step(spec, x, state["v"], th, inv_tau, tau)
-    return s, {"v": v}, h - th
+    s, v, _ = neuron_step(spec, x, state["v"], th, inv_tau, tau)
+    return s, {"v": v}
 
 
 for _kind in BASE_KINDS:

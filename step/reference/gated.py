@@ -32,7 +32,7 @@ def logit(p: float) -> float:
 
 
 # -- CLIF --------------------------------------------------------------------------------------
-def clif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def clif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """h = v - (v - v_reset)/tau + x; m = m sig(h/tau) + s; v = h - s (v_th + sig(m))."""
     th = threshold(spec, p)
     v, m = state["v"], state["m"]
@@ -40,7 +40,7 @@ def clif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Ten
     s = fire(h, th, spec.surrogate, spec.fire)
     sr = s.detach() if spec.detach_reset else s
     m = m * torch.sigmoid(h / spec.tau) + sr
-    return s, {"v": h - sr * (th + torch.sigmoid(m)), "m": m}, h - th
+    return s, {"v": h - sr * (th + torch.sigmoid(m)), "m": m}
 
 
 register_dynamics("clif", Dynamics(
@@ -63,7 +63,7 @@ def glif_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
     return params
 
 
-def glif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def glif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """One GLIF step; the reset of the previous step's spike acts inside this step's charge."""
     t = int(state["t"])
     if t >= spec.T:
@@ -80,7 +80,7 @@ def glif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Ten
     u = (leak * v - (1 - a) * linear) + x * (1 - b * (1 - conduct))
     u = u - leak * v * g * s_prev - (1 - g) * subreset * s_prev
     s = fire(u, th, spec.surrogate, spec.fire)
-    return s, {"v": u, "s": s, "t": state["t"] + 1}, u - th
+    return s, {"v": u, "s": s, "t": state["t"] + 1}
 
 
 register_dynamics("glif", Dynamics(
@@ -107,8 +107,7 @@ def hdlif_gate(x: Tensor, p: Params) -> Tensor:
     return torch.softmax(p["gate_bias"] + p["gate_weight"] * x.unsqueeze(-1), dim=-1)
 
 
-def hdlif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State,
-                                                                              Tensor]:
+def hdlif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     th = threshold(spec, p)
     v = state["v"]
     eif = charge_eif(x, v, spec.tau, spec.v_reset, spec.delta_t, spec.theta_rh,
@@ -121,7 +120,7 @@ def hdlif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Te
     ], dim=-1)
     h = (hdlif_gate(x, p) * charges).sum(-1)
     s = fire(h, th, spec.surrogate, spec.fire)
-    return s, {"v": reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset)}, h - th
+    return s, {"v": reset(h, s, th, spec.v_reset, spec.reset, spec.detach_reset)}
 
 
 register_dynamics("hdlif", Dynamics(
@@ -148,7 +147,7 @@ def psn_sequence(spec: NeuronSpec, x: Tensor, p: Params) -> Run:
                          "are T x T); set T to the sequence length")
     h = (p["weight"] @ x.reshape(spec.T, -1) + p["bias"].unsqueeze(-1)).reshape(x.shape)
     s = fire(h, 0.0, spec.surrogate, spec.fire)
-    return Run(s, h, h.detach(), {"v": h[-1]})
+    return Run(s, h, {"v": h[-1]})
 
 
 register_dynamics("psn", Dynamics(psn_parameters, lambda spec, like, p: {}, sequence=psn_sequence))

@@ -50,33 +50,25 @@ def spike_count(h: Tensor, v_threshold: float | Tensor, levels: int, rule: str =
     return IntegerSpike.apply(h / v_threshold, levels, rule, ties)
 
 
-def count_margin(h: Tensor, v_threshold: float | Tensor, levels: int) -> Tensor:
-    """Signed distance of ``h`` from the nearest level boundary ``(k - 1/2) v_th``."""
-    u = h / v_threshold
-    boundary = torch.clamp(torch.floor(u) + 0.5, 0.5, levels - 0.5)
-    return (u - boundary) * v_threshold
-
-
-def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, Tensor,
-                                                                               Tensor, Tensor]:
+def _count_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, Tensor]:
+    """(count, membrane after the reset)."""
     th = _threshold(spec, p)
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
     c = spike_count(h, th, spec.max_spikes, spec.fire, spec.round_ties)
     cr = c.detach() if spec.detach_reset else c
-    return c, h - cr * th, count_margin(h.detach(), th, spec.max_spikes), h
+    return c, h - cr * th
 
 
-def ilif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def ilif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """Output the count C in {0..D}; soft reset v = h - C v_th."""
-    c, v, margin, _ = _count_step(spec, x, state, p)
-    return c, {"v": v}, margin
+    c, v = _count_step(spec, x, state, p)
+    return c, {"v": v}
 
 
-def nilif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State,
-                                                                              Tensor]:
+def nilif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """Output C / D in {0, 1/D, .., 1}; the reset still removes the C v_th the count carried."""
-    c, v, margin, _ = _count_step(spec, x, state, p)
-    return c / spec.max_spikes, {"v": v}, margin
+    c, v = _count_step(spec, x, state, p)
+    return c / spec.max_spikes, {"v": v}
 
 
 def _rest(spec: NeuronSpec, like: Tensor, p: Params) -> State:

@@ -8,8 +8,6 @@ fire rule and the reset are the same code as IF / LIF / PLIF.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -45,12 +43,12 @@ def charge_eif(x: Tensor, v: Tensor, tau: float, v_rest: float, delta_t: float,
     return v + drift / tau + x
 
 
-def eif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def eif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     th = threshold(spec, p)
     h = charge_eif(x, state["v"], spec.tau, spec.v_rest, spec.delta_t, spec.theta_rh,
                    spec.decay_input)
     s, v = _fire_reset(spec, h, th)
-    return s, {"v": v}, h - th
+    return s, {"v": v}
 
 
 register_dynamics("eif", Dynamics(
@@ -63,25 +61,25 @@ def klif_parameters(spec: NeuronSpec, dtype: torch.dtype) -> Params:
     return {"k": torch.tensor(1.0, dtype=dtype)}
 
 
-def klif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def klif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     th = threshold(spec, p)
     h = torch.relu(p["k"] * charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset,
                                        spec.decay_input))
     s, v = _fire_reset(spec, h, th)
-    return s, {"v": v}, h - th
+    return s, {"v": v}
 
 
 register_dynamics("klif", Dynamics(klif_parameters, _rest_v, klif_step))
 
 
 # -- ALIF (adaptive threshold) -----------------------------------------------------------------
-def alif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def alif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """theta = v_th + beta a[t-1]; fire on h > theta; a[t] = (1 - 1/tau_adapt) a[t-1] + s."""
     theta = threshold(spec, p) + spec.beta * state["a"]
     h = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
     s, v = _fire_reset(spec, h, theta)
     a = state["a"] * (1.0 - 1.0 / spec.tau_adapt) + s
-    return s, {"v": v, "a": a}, h - theta
+    return s, {"v": v, "a": a}
 
 
 register_dynamics("alif", Dynamics(
@@ -91,13 +89,13 @@ register_dynamics("alif", Dynamics(
 
 
 # -- CUBA LIF ----------------------------------------------------------------------------------
-def cuba_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def cuba_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """i[t] = (1 - 1/tau_syn) i[t-1] + x[t]; the LIF charge driven by i[t]."""
     th = threshold(spec, p)
     i = state["i"] * (1.0 - 1.0 / spec.tau_syn) + x
     h = charge_lif(i, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
     s, v = _fire_reset(spec, h, th)
-    return s, {"v": v, "i": i}, h - th
+    return s, {"v": v, "i": i}
 
 
 register_dynamics("cuba_lif", Dynamics(
@@ -107,10 +105,10 @@ register_dynamics("cuba_lif", Dynamics(
 
 
 # -- LI (non-spiking readout) ------------------------------------------------------------------
-def li_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State, Tensor]:
+def li_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Tensor, State]:
     """The LIF charge, never fired nor reset: the output is the membrane."""
     v = charge_lif(x, state["v"], 1.0 / spec.tau, spec.v_reset, spec.decay_input)
-    return v, {"v": v}, torch.full_like(v, math.inf)
+    return v, {"v": v}
 
 
 register_dynamics("li", Dynamics(no_parameters, _rest_v, li_step))

@@ -19,7 +19,8 @@ from typing import Any
 from step.study.config import StudyConfig
 
 MEMORY_METHOD = ("resource.getrusage(RUSAGE_SELF).ru_maxrss after training minus before, in "
-                 "a fresh process per run: torch's tensors live outside Python's allocator, so "
+                 "a process of its own per run (forked from a server that holds torch and step, "
+                 "so 'before' counts them): torch's tensors live outside Python's allocator, so "
                  "tracemalloc would not see them; ru_maxrss does (resident high-water mark)")
 
 
