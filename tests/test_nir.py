@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
 import step.models
@@ -74,6 +76,40 @@ def test_hand_traces_of_nir_neurons(backend: str) -> None:
     gain = nir.LIF(tau=_one(2e-3), r=_one(4.0), v_leak=_one(0.0), v_threshold=_one(1.0),
                    v_reset=_one(0.0))
     assert _run(step.nir.from_nir(_graph(gain), backend, dt), [0.3] * 3) == [0, 0, 1]
+
+
+def _euler(x: np.ndarray, tau: float, r: np.ndarray, v_leak: np.ndarray, th: float,
+           v_reset: float, dt: float) -> np.ndarray:
+    """NIR's LIF ODE stepped by forward Euler, written here from NIR's docstring."""
+    v, out = np.full(x.shape[1:], v_reset), []
+    for xt in x:
+        v = v + dt / tau * (v_leak - v + r * xt)
+        s = v > th
+        v = np.where(s, v_reset, v)
+        out.append(s.astype(float))
+    return np.stack(out)
+
+
+@given(tau_steps=st.floats(1.2, 20.0), dt=st.sampled_from([1.0, 1e-3, 1e-4]),
+       r=st.lists(st.floats(0.2, 5.0), min_size=3, max_size=3),
+       leak=st.lists(st.floats(-0.5, 0.5), min_size=3, max_size=3),
+       th=st.floats(0.2, 2.0), v_reset=st.floats(-0.5, 0.1), seed=st.integers(0, 2**16))
+def test_any_nir_lif_runs_as_its_euler_step(tau_steps: float, dt: float, r: list[float],
+                                             leak: list[float], th: float, v_reset: float,
+                                             seed: int) -> None:
+    """Per-neuron r and v_leak, any dt: the loaded network's spikes are the Euler step's
+    (float64, so a flip within rounding of the threshold is out of reach)."""
+    x = np.random.default_rng(seed).uniform(0, 3, size=(30, 2, 3))
+    r_, leak_ = np.array(r), np.array(leak)
+    lif = nir.LIF(tau=np.full(3, tau_steps * dt), r=r_, v_leak=leak_,
+                  v_threshold=np.full(3, th), v_reset=np.full(3, v_reset))
+    g = nir.NIRGraph(nodes={"input": nir.Input(np.array([3])), "n": lif,
+                            "output": nir.Output(np.array([3]))},
+                     edges=[("input", "n"), ("n", "output")])
+    with torch.no_grad():
+        got = step.nir.from_nir(g, dt=dt)(torch.from_numpy(x)).numpy()
+    want = _euler(x, tau_steps * dt, r_, leak_, th, v_reset, dt)
+    assert np.array_equal(got, want)
 
 
 def test_a_node_sums_its_inputs() -> None:
@@ -292,6 +328,40 @@ def test_norse_export_runs_as_norse_does(backend: str, tmp_path: Path) -> None:
     want = torch.stack(outs)
     assert want.sum() > 50
     assert torch.equal(got, want)
+
+
+def test_exporter_bugs_reported_in_docs_still_hold() -> None:
+    """docs/nir.md reports these; when a pinned library fixes one, this fails: update the doc.
+
+    snnTorch: Leaky(beta 0.5, threshold 1, subtract), input 0.9: v = 0.9, 1.35 (spike, 0.35),
+    1.075 (spike, 0.075), 0.9375, 1.36875 (spike, 0.36875), 1.084 (spike): [0, 1, 1, 0, 1, 1];
+    the graph says reset to 0: 0.9, 1.35 (spike, 0), 0.9, ...: [0, 1, 0, 1, 0, 1].
+    Norse: tau_mem_inv 100 (10 ms) at dt 1e-3 is written as tau 1e-5."""
+    snntorch = pytest.importorskip("snntorch")
+    norse = pytest.importorskip("norse.torch")
+    from norse.torch.utils.export_nir import to_nir
+    from snntorch.export_nir import export_to_nir
+
+    lk = snntorch.Leaky(beta=torch.tensor([0.5]), threshold=torch.tensor([1.0]),
+                        init_hidden=True, reset_mechanism="subtract", reset_delay=False)
+    net = nn.Sequential(nn.Linear(1, 1, bias=False), lk)
+    nn.init.ones_(net[0].weight)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = export_to_nir(net, torch.rand(1))
+    lk.reset_mem()
+    x = torch.full((6, 1, 1), 0.9)
+    with torch.no_grad():
+        assert [net(x[t]).item() for t in range(6)] == [0, 1, 1, 0, 1, 1]
+        assert step.nir.from_nir(g, dt=1e-4)(x).flatten().tolist() == [0, 1, 0, 1, 0, 1]
+    p = norse.LIFBoxParameters(tau_mem_inv=torch.full((2,), 100.0), v_leak=torch.zeros(2),
+                               v_th=torch.ones(2), v_reset=torch.full((2,), -0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = to_nir(norse.SequentialState(nn.Linear(4, 2), norse.LIFBoxCell(p, dt=1e-3)),
+                   torch.rand(4), dt=1e-3)
+    assert np.allclose(np.asarray(g.nodes["1"].tau), 1e-5)  # right would be 1e-2
+    assert np.asarray(g.nodes["1"].v_reset).tolist() == [0.0, 0.0]  # -0.5 dropped
 
 
 # --- what NIR cannot hold ---------------------------------------------------------------------
