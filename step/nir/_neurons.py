@@ -37,13 +37,13 @@ EXPORTABLE = {"lif": "LIF", "if": "IF", "li": "LI"}
 
 def _threshold(spec: NeuronSpec) -> float:
     """The NIR threshold (strict rule) that fires exactly as ``spec`` does on float32."""
+    if spec.fire == "gt":
+        return spec.v_threshold
     th = np.float32(spec.v_threshold)
-    if np.float64(th) != spec.v_threshold and spec.fire == "ge":
+    if np.float64(th) != spec.v_threshold:
         raise SpecError(f"v_threshold {spec.v_threshold} is not a float32 number: a 'ge' "
                         "neuron cannot be written as NIR's strict rule exactly")
-    if spec.fire == "ge":
-        th = np.nextafter(th, np.float32(-np.inf))
-    return float(th)
+    return float(np.nextafter(th, np.float32(-np.inf)))
 
 
 def why_not_exportable(spec: NeuronSpec) -> str | None:

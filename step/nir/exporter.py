@@ -221,10 +221,7 @@ def graph_of(model: nn.Module, sample: Tensor, dt: float = 1.0) -> Any:
     while i < len(calls):
         c = calls[i]
         inner = c.module.module if isinstance(c.module, SeqWrap) else c.module
-        if isinstance(inner, Encoder | nn.Dropout | nn.Identity):
-            i += 1
-            continue
-        if c.x is not current:
+        if c.x is not current:  # a view (flatten), a copy (dropout in eval), or a computation
             if current.dim() > 3 and c.x.dim() == 3 and torch.equal(
                     c.x, current.flatten(2)):
                 flat = f"flatten_{len(order)}"
