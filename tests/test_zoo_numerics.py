@@ -116,3 +116,21 @@ def test_hh_rate_helper_x_over_one_minus_exp_is_exact_on_both_sides_of_its_serie
     # d/dx [x / (1 - e^{-x/k})] = (1 - e^{-y} - y e^{-y}) / (1 - e^{-y})^2, -> 1/2 at y = 0
     want_slope = 0.5 if y == 0.0 else (-math.expm1(-y) - y * math.exp(-y)) / math.expm1(-y) ** 2
     assert float(slope) == pytest.approx(want_slope, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize(("rule", "spikes"), [("gt", 1.0), ("ge", 0.0)])
+def test_hh_starting_exactly_on_the_threshold_crosses_only_under_gt(rule: str,
+                                                                   spikes: float) -> None:
+    # Sitting at v = v_th with the gates at rest and a strong input, v rises within the step.
+    # The crossing is v[k-1] <= v_th < v[k] under gt (at v_th is still below: a crossing) and
+    # v[k-1] < v_th <= v[k] under ge (at v_th already counts as above: no new crossing).
+    from step.reference._dynamics import simulate
+    from step.reference.biophysical import hh_rest
+
+    spec = parse_neuron({"kind": "hh", "fire": rule})
+    x = torch.full((1, 1, 1), 50.0, dtype=torch.float64)
+    state = hh_rest(spec, x[0], {})
+    state["v"] = torch.full_like(x[0], spec.v_threshold)
+    run = simulate(spec, x, {}, state)
+    assert float(run.v_seq[0, 0, 0]) > spec.v_threshold  # it did rise
+    assert float(run.output[0, 0, 0]) == spikes
