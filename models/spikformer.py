@@ -88,11 +88,7 @@ class SpikingViT(SpikingModel):
         make = Neurons(config, backend)
         c = config
         self.embed = SPS(c.embedding, c.in_channels, c.embed_dim, c.img_size, c.patch_size, make)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
-                             pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
-            for _ in range(c.depth)
-        )
+        self.blocks = nn.ModuleList(self.make_block(make) for _ in range(c.depth))
         self.head_lif = make() if c.head_lif else None
         self.head = nn.Linear(c.embed_dim, c.num_classes)
         if c.weight_init == "spikformer":  # every nn.Linear of the code: token projections
@@ -103,6 +99,13 @@ class SpikingViT(SpikingModel):
             init_head(self.head)
         if c.freeze_qk:
             freeze_qk(self.blocks)
+
+    def make_block(self, make: Neurons) -> nn.Module:
+        """One transformer block on ``[T, B, D, N]`` tokens; a family that swaps the block
+        (Spikformer+SEMM's experts mixture) overrides this and keeps the rest of the model."""
+        c = self.config
+        return TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
+                                pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
 
     def features(self, x: Tensor) -> Tensor:
         x = tokens(self.embed(x))
