@@ -21,13 +21,18 @@ SPS, blocks with residuals, pooled head) whose block is:
   their router; their product goes through ``LIF(BN(W_2 .))`` (``W_2``: ``mlp_ratio * D / 2 ->
   D``).
 
-Two things of the code are reproduced because they change what it computes:
+What the code does that changes what it computes, and what is not reproduced:
 
 - the router's BatchNorm output ``[E, N]`` is reshaped to ``[N, E]`` without the transpose
   back (``router2(w.transpose(-1, -2)).reshape(T, B, N, E)``), so the spike that gates expert
   e at token n is the router's output for another (token, expert) pair. ``router_layout:
   as_released`` (the presets) reproduces it; ``tokens`` routes each token by its own outputs,
   as the paper describes;
+- sequential tasks (presets ``smnist``, ``psmnist``: 784 x 1; ``scifar10``: 1024 x 3) read the
+  whole sequence as one input through STEP's Conv1d front end
+  (:class:`~step.models.embeddings.SequentialEmbedding`, ``embedding: sequential``), repeated
+  over T = 4 steps, into 64 tokens that EMSP lays out 8x8; psMNIST's permutation is the
+  data's (``mnist_pseq``);
 - the code hard-codes T = 4 (``reshape(4, TB // 4)`` in each expert's query) and an 8x8 token
   grid in EMSP; neither is hard-coded here (T and the grid follow the config).
 
@@ -41,6 +46,7 @@ the node ignores, so its default surrogate is the one in force), i.e. :func:`lif
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -49,6 +55,7 @@ from torch import Tensor, nn
 from step.models._registry import register_model
 from step.models.blocks import Neurons, Pointwise, conv_bn, images, tokens
 from step.models.config import lif
+from step.models.embeddings import SequentialEmbedding
 from step.models.spikformer import SpikingViT, SpikingViTConfig
 
 #: The code this model's presets reproduce (the authors released none); its golden file is
@@ -157,11 +164,19 @@ class SEMMBlock(nn.Module):
         self.attn = ExpertsMixtureAttention(c.embed_dim, c.expert_dim, c.num_experts, make,
                                             scale=c.attn_scale, router_layout=c.router_layout)
         self.mlp = ExpertsMixtureMLP(c.embed_dim, int(c.embed_dim * c.mlp_ratio),
-                                     c.img_size // c.patch_size, make)
+                                     token_grid(c), make)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.attn(x)
         return x + self.mlp(x)
+
+
+def token_grid(config: SpikformerSEMMConfig) -> int:
+    """Side of the square grid EMSP's depthwise convolution sees the tokens on: the patch grid
+    of an image, 8 x 8 for the 64 tokens of the sequential embedding (as the code's EMSP)."""
+    if config.embedding == "sequential":
+        return math.isqrt(SequentialEmbedding.TOKENS)
+    return config.img_size // config.patch_size
 
 
 class SpikformerSEMM(SpikingViT):
@@ -182,6 +197,11 @@ SPIKFORMER_SEMM_PRESETS: dict[str, dict] = {
     "cifar100": {**_ARCH, "num_classes": 100},
     "tiny": {**_ARCH, "img_size": 8, "in_channels": 1, "patch_size": 2, "embed_dim": 32,
              "depth": 1, "num_experts": 2, "expert_dim": 8},
+    # STEP's sequential tasks (configs/spikf_semm/{smnist,psmnist,scifar10}.yml): the whole
+    # sequence as one input to the Conv1d front end, repeated over T = 4 steps
+    "smnist": {**_ARCH, "embedding": "sequential", "sequence_length": 784, "in_channels": 1},
+    "psmnist": {**_ARCH, "embedding": "sequential", "sequence_length": 784, "in_channels": 1},
+    "scifar10": {**_ARCH, "embedding": "sequential", "sequence_length": 1024, "in_channels": 3},
 }
 
 

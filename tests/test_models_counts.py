@@ -30,6 +30,9 @@ COUNTS = [
     # STEP's code (the authors released none); the paper's CIFAR count was not checked here
     ("spikformer_semm", "cifar10", 7_739_242, 7_739_242, 0),
     ("spikformer_semm", "cifar100", 7_773_892, 7_773_892, 0),
+    ("spikformer_semm", "smnist", 6_467_482, 6_467_482, 0),  # STEP's sequential_embed
+    ("spikformer_semm", "psmnist", 6_467_482, 6_467_482, 0),
+    ("spikformer_semm", "scifar10", 6_467_962, 6_467_962, 0),
 ]
 _NAMES = {"spike_driven": "sdt"}
 
@@ -76,3 +79,18 @@ def test_semm_count_by_hand() -> None:
     delta = 4 * (emsa + emsp - ssa_mlp)
     assert (models.count_parameters("spikformer_semm", "cifar10")
             - models.count_parameters("spikformer", "cifar10")) == delta
+
+
+def test_semm_sequential_front_end_count_by_hand() -> None:
+    """The smnist preset swaps SPS for STEP's Conv1d front end (kernel 5, with bias, then BN):
+    1->48->96->192->384 and a 384->384 kernel-3 position conv with bias and BN, where SPS has
+    3x3 convolutions without bias 3->48->96->192->384 and a 384->384 one (each with BN)."""
+    seq = sum(i * o * 5 + o + 2 * o for i, o in [(1, 48), (48, 96), (96, 192), (192, 384)])
+    seq += 384 * 384 * 3 + 384 + 2 * 384
+    sps = sum(i * o * 9 + 2 * o for i, o in [(3, 48), (48, 96), (96, 192), (192, 384),
+                                              (384, 384)])
+    assert (models.count_parameters("spikformer_semm", "smnist")
+            - models.count_parameters("spikformer_semm", "cifar10")) == seq - sps
+    # sCIFAR10's three colours: 2 more input channels of the first conv (48 * 5 each)
+    assert (models.count_parameters("spikformer_semm", "scifar10")
+            - models.count_parameters("spikformer_semm", "smnist")) == 2 * 48 * 5

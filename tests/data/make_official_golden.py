@@ -96,6 +96,11 @@ class Official:
     #: drop the neurons' own tensors (BrainCog keeps threshold and surrogate alpha in the
     #: state_dict; they are fixed constants of the neuron, not weights)
     drop_neuron_state: bool = False
+    #: one sample's shape; None: a ``3 x img_size x img_size`` image
+    input_shape: tuple[int, ...] | None = None
+
+    def sample_shape(self) -> tuple[int, ...]:
+        return self.input_shape or (3, self.img_size, self.img_size)
 
 
 def _spikingjelly_neurons(model) -> list[tuple[Any, str]]:
@@ -202,6 +207,23 @@ MODELS: dict[str, Official] = {
         neurons=staticmethod(lambda model: _braincog_neurons(model)),
         drop_neuron_state=True,
     ),
+    # the same code on a sequential task (its smnist config): a [1, 784] sequence as one input
+    "spikformer_semm_seq": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/static/spikf_semm_cifar.py", "cls/models/static/spikformer_cifar.py",
+               "cls/models/utils/node.py", "cls/models/utils/surrogate.py"],
+        builder="Spikformer",
+        kwargs=dict(step=4, in_channels=1, num_classes=10, embed_dim=32, num_heads=2,
+                    mlp_ratio=4, depths=1, expert_dim=8, num_expert=2,
+                    embed_layer="sequential_embed", sequence_length=784),
+        grads=["patch_embed.layers.0.0.weight", "patch_embed.pe_conv.weight",
+               "block.0.attn.router1.weight", "block.0.mlp.dw_conv.weight", "head.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1)],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(1, 784),
+    ),
 }
 
 
@@ -303,7 +325,7 @@ def calibrate(model, name: str) -> None:
             bn.momentum = None
         model.train()
         for _ in range(4):
-            x = torch.randn(8, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+            x = torch.randn(8, *spec.sample_shape(), generator=g, dtype=torch.float64)
             run(model, x, spec.logits)
         for bn, m in zip(bns, momenta, strict=True):
             bn.momentum = m
@@ -370,7 +392,7 @@ def generate(name: str, src: Path, work: Path) -> dict[str, Any]:
     model = build(name, load_official(name, src, work))
     calibrate(model, name)
     g = torch.Generator().manual_seed(2)
-    x = torch.randn(2, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+    x = torch.randn(2, *spec.sample_shape(), generator=g, dtype=torch.float64)
     target = torch.tensor([3, 7])
     model.eval()
     unused = unused_modules(model, x, spec.logits)
