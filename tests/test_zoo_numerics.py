@@ -96,3 +96,41 @@ def test_a_zero_spike_count_is_positive_zero(kind: str) -> None:
     out = Neuron(kind).double()(torch.tensor([[-0.3], [0.1], [0.2]], dtype=torch.float64))
     assert not torch.signbit(out).any()
     assert out.eq(0).all()
+
+
+@pytest.mark.parametrize("y", [0.0, 1e-7, -1e-7, 5e-5, -5e-5, 9.9e-5, -9.9e-5, 1.01e-4, -1.01e-4,
+                               3e-3, 0.7, -2.0, 25.0])
+def test_hh_rate_helper_x_over_one_minus_exp_is_exact_on_both_sides_of_its_series_switch(
+        y: float) -> None:
+    # alpha_m and alpha_n have the form x / (1 - exp(-x / k)), 0/0 at x = 0 (v = -40 or -55 mV).
+    # Expected: the formula in Python floats (expm1 keeps it exact for small y); its limit k at
+    # x = 0, where its slope is 1/2.
+    from step.reference.biophysical import _vtrap
+
+    k = 10.0
+    x = torch.tensor(k * y, dtype=torch.float64, requires_grad=True)
+    got = _vtrap(x, k)
+    want = k if y == 0.0 else k * y / -math.expm1(-y)
+    assert float(got.detach()) == pytest.approx(want, rel=1e-13, abs=0.0)
+    (slope,) = torch.autograd.grad(got, x)
+    # d/dx [x / (1 - e^{-x/k})] = (1 - e^{-y} - y e^{-y}) / (1 - e^{-y})^2, -> 1/2 at y = 0
+    want_slope = 0.5 if y == 0.0 else (-math.expm1(-y) - y * math.exp(-y)) / math.expm1(-y) ** 2
+    assert float(slope) == pytest.approx(want_slope, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize(("rule", "spikes"), [("gt", 1.0), ("ge", 0.0)])
+def test_hh_starting_exactly_on_the_threshold_crosses_only_under_gt(rule: str,
+                                                                   spikes: float) -> None:
+    # Sitting at v = v_th with the gates at rest and a strong input, v rises within the step.
+    # The crossing is v[k-1] <= v_th < v[k] under gt (at v_th is still below: a crossing) and
+    # v[k-1] < v_th <= v[k] under ge (at v_th already counts as above: no new crossing).
+    from step.reference._dynamics import simulate
+    from step.reference.biophysical import hh_rest
+
+    spec = parse_neuron({"kind": "hh", "fire": rule})
+    x = torch.full((1, 1, 1), 50.0, dtype=torch.float64)
+    state = hh_rest(spec, x[0], {})
+    state["v"] = torch.full_like(x[0], spec.v_threshold)
+    run = simulate(spec, x, {}, state)
+    assert float(run.v_seq[0, 0, 0]) > spec.v_threshold  # it did rise
+    assert float(run.output[0, 0, 0]) == spikes
