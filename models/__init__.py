@@ -9,8 +9,9 @@
 
 Models import only torch and step (never a backend library); their neurons are built on the
 backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :mod:`.spikformer`,
-:mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`, :mod:`.spikingresformer`; the shared blocks
-are in :mod:`.blocks`, the configs in :mod:`.config`, the registry in :mod:`._registry`.
+:mod:`.spikformer_semm`, :mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`,
+:mod:`.spikingresformer`; the shared blocks are in :mod:`.blocks`, the configs in
+:mod:`.config`, the registry in :mod:`._registry`.
 """
 
 from step.models import (  # noqa: F401  (importing a family registers its models)
@@ -18,6 +19,7 @@ from step.models import (  # noqa: F401  (importing a family registers its model
     qkformer,
     sdt,
     spikformer,
+    spikformer_semm,
     spikingformer,
     spikingresformer,
 )

@@ -94,15 +94,19 @@ def init_head(head: nn.Linear) -> nn.Linear:
     return head
 
 
-def trunc_normal_init(module: nn.Module, kinds: tuple[type[nn.Module], ...]) -> None:
-    """Truncated-normal (std 0.02) weights, zero biases, for every ``kinds`` layer in ``module``.
+def trunc_normal_init(module: nn.Module, kinds: tuple[type[nn.Module], ...],
+                      keep: nn.Module | None = None) -> None:
+    """Truncated-normal (std 0.02) weights, zero biases, for every ``kinds`` layer in ``module``
+    outside ``keep`` (a part whose layers the original leaves at PyTorch's default init: STEP's
+    sequential front end is made of Conv1d, which its ``_init_weights`` does not touch).
 
     The originals differ here (each family's docstring says which layers it touches); the other
     layers keep PyTorch's default init. Drawn in module order, so the same seed gives the same
     weights on every backend (neurons draw no random numbers).
     """
+    kept = {id(m) for m in keep.modules()} if keep is not None else set()
     for m in module.modules():
-        if isinstance(m, kinds):
+        if isinstance(m, kinds) and id(m) not in kept:
             nn.init.trunc_normal_(m.weight, std=0.02)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)

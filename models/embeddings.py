@@ -16,12 +16,16 @@ Channels go ``D/8, D/4, D/2, D``. The component study swaps them with one key, `
   (LIF(-pool)-Conv-BN) x4, the last conv D -> D in place of an added position embedding; no
   residual. The paper's figure keeps a separate RPE; the code has none (followed here).
 - ``conv``: one Conv-BN-LIF and the pools (the "SPS cut to one conv" ablation of STEP).
+
+Sequences (sMNIST, psMNIST, sCIFAR10 in STEP) enter through :class:`SequentialEmbedding`
+(``embedding: sequential``), STEP's Conv1d front end that turns a whole sequence into 64 tokens.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
+import step.nn as snn
 from step.models.blocks import Neurons, conv_bn, max_pool, pool_count
 
 EMBEDDINGS = ("sps", "sps_membrane", "sps_pre", "conv")
@@ -83,3 +87,46 @@ class SPS(nn.Module):
             x = self.pools[i](self.lifs[i](self.convs[i](x)))
         x_feat = self.pools[3](self.convs[3](x))
         return x_feat + self.rpe(self.rpe_lif(x_feat))
+
+
+class SequentialEmbedding(nn.Module):
+    """STEP's front end for sequential tasks (``sequential_embed`` in its
+    cls/models/static/spikf_semm_cifar.py): a sequence ``[T, B, C, L]`` (the whole sequence at
+    every step: direct encoding, the sequence is a spatial axis, not the time axis) becomes
+    :data:`TOKENS` tokens ``[T, B, D, 64]``.
+
+    Four Conv1d(k=5, bias)-BN-LIF stages with channels ``D/8, D/4, D/2, D`` and strides
+    ``2, 2, 2, 2`` (``L >= 1024``) or ``1, 2, 2, 2``; each padding is the code's
+    ``max(0, ((L_i // s - 1) * s + 5 - L_i) // 2)`` on the *planned* lengths ``L_i = L_0 //
+    (s_0 ... s_{i-1})``, which are not the lengths the convolutions produce (784 gives 784, 391,
+    195, 97, not 392, 196, 98), then an adaptive average pool to 64 tokens and a position
+    embedding ``BN(Conv1d(D, D, 3, bias))`` added without a neuron (the tokens are spikes plus
+    a real-valued embedding).
+    """
+
+    #: Tokens out (the code's ``out_length``; Spikformer+SEMM's EMSP lays them out 8x8).
+    TOKENS = 64
+
+    def __init__(self, in_channels: int, dim: int, length: int, make: Neurons) -> None:
+        super().__init__()
+        strides = [2, 2, 2, 2] if length >= 1024 else [1, 2, 2, 2]
+        widths = [in_channels, dim // 8, dim // 4, dim // 2, dim]
+        if min(widths) < 1:
+            raise ValueError(f"sequential embedding: embed_dim {dim} must be at least 8")
+        self.convs = nn.ModuleList()
+        planned = length
+        for c_in, c_out, s in zip(widths[:-1], widths[1:], strides, strict=True):
+            target = planned // s
+            pad = max(0, ((target - 1) * s + 5 - planned) // 2)
+            self.convs.append(nn.Sequential(snn.Conv1d(c_in, c_out, 5, s, pad),
+                                            snn.BatchNorm1d(c_out)))
+            planned = target
+        self.lifs = nn.ModuleList([make() for _ in range(4)])
+        self.pool = snn.SeqWrap(nn.AdaptiveAvgPool1d(self.TOKENS))
+        self.rpe = nn.Sequential(snn.Conv1d(dim, dim, 3, 1, 1), snn.BatchNorm1d(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        for conv, lif in zip(self.convs, self.lifs, strict=True):
+            x = lif(conv(x))
+        x = self.pool(x)
+        return x + self.rpe(x)

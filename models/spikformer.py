@@ -5,7 +5,8 @@ The three papers share one skeleton: an SPS front end (:mod:`step.models.embeddi
 blocks of spiking self-attention and MLP with residuals (:class:`~step.models.blocks.
 TransformerBlock`), global average pooling over tokens, a linear head averaged over time. They
 differ in four config keys, so the component study swaps any of them with one key:
-``embedding`` (sps | sps_membrane | sps_pre | conv), ``attention`` (ssa | sdsa | qk_token),
+``embedding`` (sps | sps_membrane | sps_pre | conv; sequential for sequences),
+``attention`` (ssa | sdsa | qk_token),
 ``pre_activation`` (neurons before or after each weight layer, i.e. spike or membrane shortcuts)
 and ``head_lif``; plus ``qkv_bias``. Two ablation keys of the STEP paper's component study:
 ``freeze_qk`` (random, untrained Q and K projections) and ``embedding: conv`` (the SPS cut to
@@ -30,6 +31,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from torch import Tensor, nn
 
+from step.errors import InputError
 from step.models._registry import register_model
 from step.models.blocks import (
     Neurons,
@@ -41,7 +43,7 @@ from step.models.blocks import (
     trunc_normal_init,
 )
 from step.models.config import TransformerConfig, lif
-from step.models.embeddings import SPS
+from step.models.embeddings import SPS, SequentialEmbedding
 
 #: The official code this model's presets reproduce; its golden file is
 #: tests/data/official_spikformer.pt (tests/test_official_equivalence.py).
@@ -55,7 +57,10 @@ class SpikingViTConfig(TransformerConfig):
     depth: int = Field(4, ge=1, description="transformer blocks")
     num_heads: int = Field(12, ge=1, description="attention heads")
     patch_size: int = Field(4, ge=1, description="image side / token grid side (power of 2)")
-    embedding: Literal["sps", "sps_membrane", "sps_pre", "conv"] = "sps"
+    embedding: Literal["sps", "sps_membrane", "sps_pre", "conv", "sequential"] = "sps"
+    sequence_length: int | None = Field(
+        None, ge=1, description="embedding sequential: the length L of a [L, C] input sequence"
+    )
     attention: Literal["ssa", "sdsa", "qk_token"] = "ssa"
     attn_scale: float = Field(0.125, gt=0, description="SSA score scale (0.125 in the code)")
     pre_activation: bool = Field(False, description="neuron before each weight layer")
@@ -75,6 +80,10 @@ class SpikingViTConfig(TransformerConfig):
             raise ValueError(
                 f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}"
             )
+        if self.embedding == "sequential":
+            if self.sequence_length is None:
+                raise ValueError("embedding sequential needs sequence_length (the input's L)")
+            return self
         pool_count(self.img_size, self.patch_size, 1 if self.embedding == "conv" else 4,
                    f"{self.embedding} embedding")
         return self
@@ -87,22 +96,55 @@ class SpikingViT(SpikingModel):
         super().__init__(config)
         make = Neurons(config, backend)
         c = config
-        self.embed = SPS(c.embedding, c.in_channels, c.embed_dim, c.img_size, c.patch_size, make)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
-                             pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
-            for _ in range(c.depth)
-        )
+        if c.embedding == "sequential":
+            self.embed: nn.Module = SequentialEmbedding(c.in_channels, c.embed_dim,
+                                                        c.sequence_length, make)
+        else:
+            self.embed = SPS(c.embedding, c.in_channels, c.embed_dim, c.img_size,
+                             c.patch_size, make)
+        self.blocks = nn.ModuleList(self.make_block(make) for _ in range(c.depth))
         self.head_lif = make() if c.head_lif else None
         self.head = nn.Linear(c.embed_dim, c.num_classes)
         if c.weight_init == "spikformer":  # every nn.Linear of the code: token projections
-            trunc_normal_init(self, (nn.Conv1d, nn.Linear))
+            trunc_normal_init(self, (nn.Conv1d, nn.Linear), keep=self.embed)
         elif c.weight_init == "sdt":  # SDT's _init_weights touches Conv2d only, not the head
             trunc_normal_init(self, (nn.Conv2d, nn.Conv1d))
         if c.weight_init != "sdt":
             init_head(self.head)
         if c.freeze_qk:
             freeze_qk(self.blocks)
+
+    def time_first(self, x: Tensor) -> Tensor:
+        """With ``embedding: sequential`` a sequence is one input, not T steps: ``[L, B, C]``
+        (time-first, as step's sequence datasets give it) is encoded into ``[T, B, C, L]``
+        by the config's encoder (STEP repeats it T times: direct); ``[T, B, C, L]`` passes."""
+        if self.config.embedding != "sequential":
+            return super().time_first(x)
+        if x.dim() == 3:
+            return self.encoder(x.permute(1, 2, 0))
+        if x.dim() == 4:
+            return x
+        raise InputError(f"{type(self).__name__} with a sequential embedding takes [L, B, C] "
+                         f"or [T, B, C, L], got shape {tuple(x.shape)}")
+
+    def check_image(self, x: Tensor) -> None:
+        c = self.config
+        if c.embedding != "sequential":
+            return super().check_image(x)
+        if tuple(x.shape[2:]) != (c.in_channels, c.sequence_length):
+            raise InputError(
+                f"{type(self).__name__} was configured for sequences of {c.sequence_length} "
+                f"steps of {c.in_channels} features, got {tuple(x.shape[2:])} as [C, L] "
+                "(set sequence_length / in_channels)"
+            )
+        return None
+
+    def make_block(self, make: Neurons) -> nn.Module:
+        """One transformer block on ``[T, B, D, N]`` tokens; a family that swaps the block
+        (Spikformer+SEMM's experts mixture) overrides this and keeps the rest of the model."""
+        c = self.config
+        return TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
+                                pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
 
     def features(self, x: Tensor) -> Tensor:
         x = tokens(self.embed(x))

@@ -53,6 +53,31 @@ def test_cifar10_pickle_batches(cifar10_root: Path):
     assert next(batches(small.train, 2, time_first=False))[0].shape == (2, 3, 16, 16)
 
 
+def test_cifar10_seq_reads_pixels_in_reading_order_with_colours_as_features(cifar10_root: Path):
+    d = load_dataset("cifar10_seq", cifar10_root)
+    assert d.layout == "sequence" and d.sample_shape == (1024, 3)
+    assert d.sizes() == {"train": 90, "val": 10, "test": 20}
+    x, y = next(batches(d.test, 20, time_first=True))
+    assert x.shape == (1024, 20, 3) and x.dtype == torch.float32
+    # test image 2 (first=7), pixel (c=1, h=4, w=9) = (2 + 7 + 10 + 4) / 255 at step 4*32 + 9
+    assert float(x[137, 2, 1]) == pytest.approx(23 / 255)
+    assert float(x[137, 2, 2]) == pytest.approx(33 / 255)  # c=2: + 10
+    assert float(x[160, 2, 0]) == pytest.approx(14 / 255)  # step 160 = row 5, column 0
+    assert y[:3].tolist() == [7, 8, 9]
+
+
+def test_cifar10_seq_in_32_steps_reads_one_row_per_step(cifar10_root: Path):
+    d = load_dataset("cifar10_seq", cifar10_root, T=32)
+    assert d.sample_shape == (32, 96)
+    x, _ = next(batches(d.test, 20, time_first=True))
+    assert x.shape == (32, 20, 96)
+    # row 4 of test image 2; column 9, colour 1 is feature 9 * 3 + 1
+    assert float(x[4, 2, 28]) == pytest.approx(23 / 255)
+    assert float(x[4, 2, 3 * 31 + 2]) == pytest.approx(33 / 255)  # the row's last pixel, c=2
+    with pytest.raises(InputError, match="T must divide"):
+        load_dataset("cifar10_seq", cifar10_root, T=5)
+
+
 def test_cifar100_fine_labels(tmp_path: Path):
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()
@@ -118,7 +143,8 @@ def test_bad_idx_magic_is_an_input_error(tmp_path: Path):
 
 
 @pytest.mark.parametrize("name, needle", [
-    ("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"),
+    ("cifar10", "cifar-10-batches-py"), ("cifar10_seq", "cifar-10-batches-py"),
+    ("cifar100", "cifar-100-python"),
     ("mnist_seq", "train-images-idx3-ubyte"), ("nmnist", "n-mnist"),
     ("dvsgesture", "ibmGestureTrain"), ("cifar10dvs", "CIFAR10DVS"),
 ])

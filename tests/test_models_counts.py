@@ -7,7 +7,9 @@ exactly those unused modules (so both numbers are pinned):
 - Spikformer-4-384 and Spikingformer-4-384: two LayerNorm(384) per block (4 * 2 * 768 = 6,144).
 - Spike-driven Transformer 2-512: one ``talking_heads`` Conv1d(8, 8, 1, bias=False) per block
   (2 * 64 = 128).
-- QKFormer and SpikingResformer: none.
+- QKFormer, SpikingResformer and Spikformer+SEMM: none. (STEP's BrainCog neurons keep their
+  threshold and surrogate alpha as non-trainable parameters, 130 in Spikformer+SEMM-4-384;
+  they are neuron constants, not weights, and are not counted.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ COUNTS = [
     ("qkformer", "cifar100", 6_740_884, 6_740_884, 0),  # paper: 6.74 M
     ("spikingformer", "cifar10", 9_320_122, 9_326_266, 4 * 2 * 2 * 384),  # paper: 9.32 M
     ("spikingresformer", "cifar10", 10_793_152, 10_793_152, 0),
+    # STEP's code (the authors released none); the paper's CIFAR count was not checked here
+    ("spikformer_semm", "cifar10", 7_739_242, 7_739_242, 0),
+    ("spikformer_semm", "cifar100", 7_773_892, 7_773_892, 0),
+    ("spikformer_semm", "smnist", 6_467_482, 6_467_482, 0),  # STEP's sequential_embed
+    ("spikformer_semm", "psmnist", 6_467_482, 6_467_482, 0),
+    ("spikformer_semm", "scifar10", 6_467_962, 6_467_962, 0),
 ]
 _NAMES = {"spike_driven": "sdt"}
 
@@ -54,3 +62,35 @@ def test_count_on_meta_equals_count_of_a_real_model() -> None:
 def test_config_keys_change_the_count_as_the_architecture_says(overrides, delta) -> None:
     base = models.count_parameters("spikformer", "cifar10")
     assert models.count_parameters("spikformer", "cifar10", **overrides) - base == delta
+
+
+def test_semm_count_by_hand() -> None:
+    """Spikformer+SEMM-4-384 against Spikformer-4-384 (same SPS and head), per block:
+    EMSA has K 384->96, V 384->384, proj 384->384, router 384->4 and 4 expert queries 384->96
+    (each Linear with bias, then BatchNorm) where SSA has Q, K, V, proj 384->384; EMSP has
+    fc1 384->1536, a depthwise 3x3 over 768 channels (no bias) + BN and fc2 768->384 where the
+    MLP has fc1 384->1536 and fc2 1536->384."""
+    def lin_bn(i: int, o: int) -> int:
+        return i * o + o + 2 * o
+
+    emsa = lin_bn(384, 96) + 2 * lin_bn(384, 384) + lin_bn(384, 4) + 4 * lin_bn(384, 96)
+    emsp = lin_bn(384, 1536) + 768 * 9 + 2 * 768 + lin_bn(768, 384)
+    ssa_mlp = 4 * lin_bn(384, 384) + lin_bn(384, 1536) + lin_bn(1536, 384)
+    delta = 4 * (emsa + emsp - ssa_mlp)
+    assert (models.count_parameters("spikformer_semm", "cifar10")
+            - models.count_parameters("spikformer", "cifar10")) == delta
+
+
+def test_semm_sequential_front_end_count_by_hand() -> None:
+    """The smnist preset swaps SPS for STEP's Conv1d front end (kernel 5, with bias, then BN):
+    1->48->96->192->384 and a 384->384 kernel-3 position conv with bias and BN, where SPS has
+    3x3 convolutions without bias 3->48->96->192->384 and a 384->384 one (each with BN)."""
+    seq = sum(i * o * 5 + o + 2 * o for i, o in [(1, 48), (48, 96), (96, 192), (192, 384)])
+    seq += 384 * 384 * 3 + 384 + 2 * 384
+    sps = sum(i * o * 9 + 2 * o for i, o in [(3, 48), (48, 96), (96, 192), (192, 384),
+                                              (384, 384)])
+    assert (models.count_parameters("spikformer_semm", "smnist")
+            - models.count_parameters("spikformer_semm", "cifar10")) == seq - sps
+    # sCIFAR10's three colours: 2 more input channels of the first conv (48 * 5 each)
+    assert (models.count_parameters("spikformer_semm", "scifar10")
+            - models.count_parameters("spikformer_semm", "smnist")) == 2 * 48 * 5

@@ -17,6 +17,7 @@ from step.cli import (
     conformance,
     energy,
     models,
+    nir,
     probe,
     reproduce,
     specs,
@@ -29,7 +30,7 @@ from step.cli.exit_codes import ExitCode
 from step.errors import StepError
 
 COMMANDS = [backends, specs, trace, train, models, conformance, energy, study, sweep, probe,
-            reproduce]
+            reproduce, nir]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -31,8 +31,8 @@ def add_run_flags(p: argparse.ArgumentParser, *, with_backend: bool = True) -> N
     p.add_argument("--model", help="model name (see step.models.list_models())")
     p.add_argument("--preset", help="model preset (default: the model's default)")
     p.add_argument("--dataset", help="dataset name: digits, digits_events, digits_seq, "
-                   "digits_pseq, cifar10, cifar100, mnist_seq, mnist_pseq, nmnist, "
-                   "cifar10dvs, dvsgesture")
+                   "digits_pseq, cifar10, cifar10_seq, cifar100, mnist_seq, mnist_pseq, "
+                   "nmnist, cifar10dvs, dvsgesture")
     if with_backend:
         p.add_argument("--backend", help="backend that builds the neurons (default reference)")
     p.add_argument("--epochs", type=int, help="training epochs (default 10)")

@@ -165,20 +165,27 @@ def permute_time(model: nn.Module, order: Tensor, point: str) -> Iterator[None]:
 
 
 def temporal_probe(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: bool,
-                   criterion: nn.Module, T: int, device: str = "cpu") -> dict[str, Any]:
-    """Accuracy with time reversed / shuffled at the input and after the first neuron layer."""
+                   criterion: nn.Module, T: int, device: str = "cpu",
+                   input_T: int | None = None) -> dict[str, Any]:
+    """Accuracy with time reversed / shuffled at the input and after the first neuron layer.
+
+    ``T`` is the model's number of steps; ``input_T`` the length of a time-first input when it
+    differs (a model that reads a whole sequence as one input, repeated over its own T)."""
     kw = {"batch_size": batch_size, "time_first": time_first, "criterion": criterion,
           "device": device}
     base = evaluate(model, data, **kw)
     out: dict[str, Any] = {"T": T, "original": {"acc": base["acc"], "loss": base["loss"]},
                            "input_varies_in_time": _input_varies(model, data, time_first, device)}
+    if input_T is not None and input_T != T:
+        out["input_T"] = input_T
     if T < 2:
         out["note"] = "T = 1: there is no temporal order to probe"
         return out
+    input_orders = time_permutations(input_T or T)
     for name, order in time_permutations(T).items():
         for point in ("input", "first_layer"):
             if point == "input" and time_first:
-                res = evaluate(_Permuted(model, order), data, **kw)
+                res = evaluate(_Permuted(model, input_orders[name]), data, **kw)
             else:
                 with permute_time(model, order, point):
                     res = evaluate(model, data, **kw)

@@ -164,7 +164,8 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     result["energy"] = _energy(model, data, cfg)
     if cfg.probe:
         result["temporal_probe"] = temporal_probe(
-            model, data.test, T=int(getattr(model.config, "T", 1)), **eval_kw)
+            model, data.test, T=int(getattr(model.config, "T", 1)),
+            input_T=data.sample_shape[0] if data.time_first else None, **eval_kw)
     write_json(out / RESULT, result)
     _plot_curve(out / "learning_curve.png", state["history"], cfg)
     return result

@@ -56,7 +56,11 @@ def data_overrides(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
         want.update(in_channels=shape[0], img_size=shape[-1])
     elif data.layout == "event":
         want.update(T=shape[0], in_channels=shape[1], img_size=shape[-1])
-    else:  # sequence [T, F]
+    elif getattr(mcfg, "sequence_length", None) is not None:
+        # a model that reads the whole sequence as one input (STEP's sequential front end):
+        # the sequence's length and features size the model, its T stays the model's own
+        want.update(sequence_length=shape[0], in_channels=shape[-1])
+    else:  # sequence [T, F], one step of F features per time step
         want.update(T=shape[0])
         if "in_features" in fields:
             want["in_features"] = shape[-1]

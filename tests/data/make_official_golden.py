@@ -65,6 +65,12 @@ SHIMMED = "from _clock_driven_neuron import"
 #: ``[T*B, C, N]``, which a multi-step neuron reads as T*B time steps (each image then starts
 #: from the membrane the previous image left). Fired on ``[T, B, C, N]`` instead.
 QKFORMER_BUG = ("x = self.proj_lif(self.proj_bn(self.proj_conv(x))).reshape(T,B,C,W,H)")
+#: STEP's node.py imports SpikingJelly's removed ``clock_driven`` for two debugging neurons that
+#: Spikformer+SEMM never builds; the same names from ``activation_based``.
+SJ_DEBUG_NEURON = "from spikingjelly.clock_driven.neuron import LIFNode as sj_LIFNode"
+SJ_DEBUG_NEURON_2 = "from spikingjelly.activation_based.neuron import LIFNode as sj_LIFNode"
+SJ_DEBUG_SURROGATE = "from spikingjelly.clock_driven import surrogate"
+SJ_DEBUG_SURROGATE_2 = "from spikingjelly.activation_based import surrogate"
 QKFORMER_FIX = ("x = self.proj_lif(self.proj_bn(self.proj_conv(x)).reshape(T,B,C,N))"
                 ".reshape(T,B,C,W,H)")
 
@@ -84,6 +90,29 @@ class Official:
     logits: Callable[[Any], Any] = staticmethod(lambda out: out)  # type: ignore[assignment]
     img_size: int = 32
     bn_bias: tuple[float, float] = (-0.5, 1.5)  # BatchNorm biases drawn from U(low, high)
+    #: the neurons and the name of their threshold attribute (SpikingJelly's by default)
+    neurons: Callable[[Any], list[tuple[Any, str]]] = staticmethod(  # type: ignore[assignment]
+        lambda model: _spikingjelly_neurons(model))
+    #: drop the neurons' own tensors (BrainCog keeps threshold and surrogate alpha in the
+    #: state_dict; they are fixed constants of the neuron, not weights)
+    drop_neuron_state: bool = False
+    #: one sample's shape; None: a ``3 x img_size x img_size`` image
+    input_shape: tuple[int, ...] | None = None
+
+    def sample_shape(self) -> tuple[int, ...]:
+        return self.input_shape or (3, self.img_size, self.img_size)
+
+
+def _spikingjelly_neurons(model) -> list[tuple[Any, str]]:
+    from spikingjelly.activation_based.neuron import BaseNode
+
+    return [(m, "v_threshold") for m in model.modules() if isinstance(m, BaseNode)]
+
+
+def _braincog_neurons(model) -> list[tuple[Any, str]]:
+    from braincog.base.node.node import BaseNode
+
+    return [(m, "threshold") for m in model.modules() if isinstance(m, BaseNode)]
 
 
 def _shim_edits(path: str, count: int) -> list[tuple[str, str, str, int]]:
@@ -161,6 +190,39 @@ MODELS: dict[str, Official] = {
         extra_kwargs=_resformer_prologue,
         logits=staticmethod(lambda out: out.mean(0)),
         img_size=16,
+    ),
+    "spikformer_semm": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/static/spikf_semm_cifar.py", "cls/models/static/spikformer_cifar.py",
+               "cls/models/utils/node.py", "cls/models/utils/surrogate.py"],
+        builder="Spikformer",
+        kwargs=dict(step=4, img_size=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dim=32, num_heads=2, mlp_ratio=4, depths=1, expert_dim=8,
+                    num_expert=2),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.router1.weight",
+               "block.0.attn.ff_list.1.unit_linear.weight", "block.0.attn.k_bn.weight",
+               "block.0.mlp.dw_conv.weight", "head.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1)],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+    ),
+    # the same code on a sequential task (its smnist config): a [1, 784] sequence as one input
+    "spikformer_semm_seq": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/static/spikf_semm_cifar.py", "cls/models/static/spikformer_cifar.py",
+               "cls/models/utils/node.py", "cls/models/utils/surrogate.py"],
+        builder="Spikformer",
+        kwargs=dict(step=4, in_channels=1, num_classes=10, embed_dim=32, num_heads=2,
+                    mlp_ratio=4, depths=1, expert_dim=8, num_expert=2,
+                    embed_layer="sequential_embed", sequence_length=784),
+        grads=["patch_embed.layers.0.0.weight", "patch_embed.pe_conv.weight",
+               "block.0.attn.router1.weight", "block.0.mlp.dw_conv.weight", "head.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1)],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(1, 784),
     ),
 }
 
@@ -263,7 +325,7 @@ def calibrate(model, name: str) -> None:
             bn.momentum = None
         model.train()
         for _ in range(4):
-            x = torch.randn(8, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+            x = torch.randn(8, *spec.sample_shape(), generator=g, dtype=torch.float64)
             run(model, x, spec.logits)
         for bn, m in zip(bns, momenta, strict=True):
             bn.momentum = m
@@ -287,21 +349,29 @@ def unused_modules(model, x, logits) -> list[str]:
                                     or any(True for _ in m.buffers(recurse=False)))]
 
 
-def fire_rule_effect(model, x, logits) -> float:
+def fire_rule_effect(model, x, logits, neurons) -> float:
     """Largest eval-logit change when every neuron fires at ``>`` (threshold one ulp up)."""
     import torch
-    from spikingjelly.activation_based.neuron import BaseNode
+
+    def set_threshold(node, attr: str, value) -> None:
+        if isinstance(getattr(node, attr), torch.Tensor):  # BrainCog: a tensor parameter
+            getattr(node, attr).data = value
+        else:
+            setattr(node, attr, value)
 
     model.eval()
     with torch.no_grad():
         ge = run(model, x, logits)
-        nodes = [m for m in model.modules() if isinstance(m, BaseNode)]
-        old = [n.v_threshold for n in nodes]
-        for n in nodes:
-            n.v_threshold = math.nextafter(n.v_threshold, math.inf)
+        nodes = neurons(model)
+        old = [getattr(n, attr) for n, attr in nodes]
+        old = [th.data.clone() if isinstance(th, torch.Tensor) else th for th in old]
+        for (n, attr), th in zip(nodes, old, strict=True):
+            up = (torch.nextafter(th, torch.full_like(th, math.inf))
+                  if isinstance(th, torch.Tensor) else math.nextafter(th, math.inf))
+            set_threshold(n, attr, up)
         gt = run(model, x, logits)
-        for n, th in zip(nodes, old, strict=True):
-            n.v_threshold = th
+        for (n, attr), th in zip(nodes, old, strict=True):
+            set_threshold(n, attr, th)
     return (ge - gt).abs().max().item()
 
 
@@ -322,14 +392,17 @@ def generate(name: str, src: Path, work: Path) -> dict[str, Any]:
     model = build(name, load_official(name, src, work))
     calibrate(model, name)
     g = torch.Generator().manual_seed(2)
-    x = torch.randn(2, 3, spec.img_size, spec.img_size, generator=g, dtype=torch.float64)
+    x = torch.randn(2, *spec.sample_shape(), generator=g, dtype=torch.float64)
     target = torch.tensor([3, 7])
     model.eval()
     unused = unused_modules(model, x, spec.logits)
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    neuron_names = tuple(n + "." for n, m in model.named_modules()
+                         if any(m is node for node, _ in spec.neurons(model)))
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()
+             if not (spec.drop_neuron_state and k.startswith(neuron_names))}
     with torch.no_grad():
         eval_logits = run(model, x, spec.logits)
-    effect = fire_rule_effect(model, x, spec.logits)
+    effect = fire_rule_effect(model, x, spec.logits, spec.neurons)
     dependence = batch_dependence(model, x, spec.logits)
 
     model.train()
