@@ -23,7 +23,9 @@ import step.models
 import step.nir
 import step.nn as snn
 from step.errors import InputError, SpecError, UnsupportedSpecError
-from step.registry import available_backends
+from step.registry import available_backends, get_backend
+from step.specs import parse_neuron
+from step.support import Level
 
 nir = pytest.importorskip("nir")
 
@@ -37,6 +39,14 @@ def _graph(*nodes: object) -> object:
     named["output"] = nir.Output(output_type=np.array([1]))
     order = list(named)
     return nir.NIRGraph(nodes=named, edges=list(zip(order[:-1], order[1:], strict=True)))
+
+
+def _needs(backend: str, spec: str | dict) -> None:
+    """Skip, with the backend's own reason, where it cannot run ``spec`` at all (Rockpool has
+    no hard reset, BrainPy no IF); every other backend runs the test in full."""
+    support = get_backend(backend).neuron_support(parse_neuron(spec))
+    if support.forward is Level.UNSUPPORTED:
+        pytest.skip(f"{backend}: {support.forward_how}")
 
 
 def _run(net: nn.Module, values: list[float]) -> list[float]:
@@ -60,6 +70,8 @@ def test_hand_traces_of_nir_neurons(backend: str) -> None:
     h = (0.5 + 0.5)/2 = 0.5, 0.5 + (0.5 - 0.5 + 0.5)/2 = 0.75, 0.75 + (0.5 - 0.75 + 0.5)/2
     = 0.875 (spike). IF with r = 500 at dt 1 ms (gain 0.5), input 1.2: h = 0.6, 1.2 (spike),
     0.6."""
+    _needs(backend, "lif")
+    _needs(backend, "if")
     dt = 1e-3
     lif = nir.LIF(tau=_one(2e-3), r=_one(1.0), v_leak=_one(0.0), v_threshold=_one(1.0),
                   v_reset=_one(0.0))
@@ -200,6 +212,7 @@ def _round_trip(model: nn.Module, backend: str, tmp_path: Path, batch: int = 6) 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_round_trip_spiking_mlp_is_exact(backend: str, tmp_path: Path) -> None:
+    _needs(backend, {"kind": "lif", "detach_reset": True})
     torch.manual_seed(0)
     model = step.models.create("spiking_mlp", "tiny", backend=backend, batch_norm=False)
     _round_trip(model, backend, tmp_path)
@@ -207,6 +220,7 @@ def test_round_trip_spiking_mlp_is_exact(backend: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_round_trip_spiking_cnn_with_folded_batchnorm(backend: str, tmp_path: Path) -> None:
+    _needs(backend, {"kind": "lif", "detach_reset": True})
     torch.manual_seed(0)
     model = step.models.create("spiking_cnn", "tiny", backend=backend, pool=False,
                                fc_hidden=[12])
@@ -272,6 +286,7 @@ def test_snntorch_export_runs_as_snntorch_does(backend: str, tmp_path: Path) -> 
     """snnTorch's own export_to_nir (dt = 1e-4; tau = dt/(1-beta), r = tau/dt), compared with
     snnTorch's forward; parameters per neuron and a zero reset (the exporter writes any
     Leaky as a hard reset: docs/nir.md)."""
+    _needs(backend, "lif")  # both exporters write a hard reset
     snntorch = pytest.importorskip("snntorch")
     from snntorch.export_nir import export_to_nir
 
@@ -303,6 +318,7 @@ def test_snntorch_export_runs_as_snntorch_does(backend: str, tmp_path: Path) -> 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_norse_export_runs_as_norse_does(backend: str, tmp_path: Path) -> None:
     """Norse's to_nir at dt = 1 (where its tau = dt/tau_mem_inv is right; docs/nir.md)."""
+    _needs(backend, "lif")  # both exporters write a hard reset
     norse = pytest.importorskip("norse.torch")
     from norse.torch.utils.export_nir import to_nir
 
@@ -455,6 +471,12 @@ def test_trained_spiking_cnn_reloads_on_every_backend(
     want = _readout_steps(trained, x)
     assert want.abs().sum() > 0
     for backend in BACKENDS:
+        support = get_backend(backend).neuron_support(
+            parse_neuron({"kind": "lif", "detach_reset": True}))
+        if support.forward is Level.UNSUPPORTED:  # refused with its reason, never run wrong
+            with pytest.raises(UnsupportedSpecError, match="cannot run"):
+                step.nir.load(tmp_path / "cnn.nir", backend=backend)
+            continue
         got = step.nir.load(tmp_path / "cnn.nir", backend=backend)
         with torch.no_grad():
             assert torch.equal(got(x), want), backend
