@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,3 +74,35 @@ def test_fused_is_the_default_and_handles_float32() -> None:
     assert n.fused
     x = torch.full((3, 1), 2.0)
     assert n(x).flatten().tolist() == [0.0, 1.0, 0.0]
+
+
+def _neuron(spec: dict, fused: bool):
+    n = get_backend("reference").build_neuron(spec).double()
+    n.fused = fused
+    return n
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize(("rule", "spike", "slope"), [("ge", 1.0, -1.0), ("gt", 0.0, 0.0)])
+def test_a_tie_with_a_hard_reset_by_hand(fused: bool, rule: str, spike: float,
+                                         slope: float) -> None:
+    # IF, v_th = 1, x = 1 from v = 0: h = 1 sits on the threshold. ge fires, gt does not.
+    # v' = (1 - s) h + s v_reset with s attached: dv'/dx = (1 - s) + (v_reset - h) s'(h - v_th),
+    # and the sigmoid surrogate's s'(0) = alpha / 4 = 1 at alpha 4: ge 0 - 1 = -1, gt 1 - 1 = 0.
+    n = _neuron({"kind": "if", "fire": rule, "reset": "hard",
+                 "surrogate": {"kind": "sigmoid", "alpha": 4.0}}, fused)
+    x = torch.ones(1, 1, dtype=torch.float64, requires_grad=True)
+    s = n(x)
+    assert s.item() == spike
+    (g,) = torch.autograd.grad(n.last_state["v"].sum(), x)
+    assert g.item() == slope
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_lif_divides_by_tau_as_its_spec_writes(fused: bool) -> None:
+    # h = v + (x - (v - v_reset)) / tau = 5 / 3 = 1.6666666666666667 in float64, while
+    # 5 * (1 / 3) = 1.6666666666666665: with v_th = 5 / 3 and fire at >=, only the division
+    # (the spec's order, SpikingJelly's) fires. Both numbers written out above by hand.
+    n = _neuron({"kind": "lif", "tau": 3.0, "fire": "ge", "v_threshold": 5.0 / 3.0}, fused)
+    assert 5.0 / 3.0 == 1.6666666666666667 and 5.0 * (1.0 / 3.0) == 1.6666666666666665
+    assert n(torch.full((1, 1), 5.0, dtype=torch.float64)).item() == 1.0

@@ -268,8 +268,21 @@ def test_psn_refuses_a_state_and_a_wrong_length() -> None:
     neuron = Neuron({"kind": "psn", "T": 3})
     with pytest.raises(InputError, match="no state across calls"):
         neuron(torch.ones(3, 1), state={"v": torch.zeros(1)})
-    with pytest.raises(InputError, match="set T to the sequence length"):
+    with pytest.raises(InputError, match=r"^psn: the input has 2 steps but T=3 \(PSN's weights "
+                       r"are T x T\); set T to the sequence length$"):
         neuron(torch.ones(2, 1))
+
+
+@pytest.mark.parametrize("steps", [3, 4])
+def test_glif_runs_its_t_steps_and_refuses_one_more(steps: int) -> None:
+    # GLIF learns one conductance per step: T=3 runs 3 steps; a fourth has no conductance.
+    neuron = Neuron({"kind": "glif", "T": 3})
+    if steps == 3:
+        assert neuron(torch.ones(3, 2)).shape == (3, 2)
+        return
+    with pytest.raises(InputError, match=r"^glif: step 3 is past T=3 \(GLIF learns one "
+                       r"conductance per step\); set T to the sequence length$"):
+        neuron(torch.ones(4, 2))
 
 
 def test_hh_rests_without_input_and_fires_more_with_more_current() -> None:
