@@ -381,7 +381,8 @@ def test_unknown_kind_is_refused(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", DOOR_BACKENDS)
 def test_missing_library_is_unavailable_with_hint(
-    backend: str, monkeypatch: pytest.MonkeyPatch, fresh_registry: None
+    backend: str, monkeypatch: pytest.MonkeyPatch, fresh_registry: None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     cls = type(registry.get_backend(backend))
     hint = f"pip install 'step-snn[{backend}]'"
@@ -397,6 +398,10 @@ def test_missing_library_is_unavailable_with_hint(
     assert not status.available and status.install_hint == hint
     with pytest.raises(BackendUnavailableError, match=rf"step-snn\[{backend}\]"):
         registry.get_backend(backend)
+    # the table prints the hint as text: rich would read "[snntorch]" as a style and drop it
+    monkeypatch.setenv("COLUMNS", "300")
+    assert step_main(["backends"]) == 0
+    assert hint in capsys.readouterr().out
     monkeypatch.undo()
     registry.load_plugins(reload=True)
     assert registry.backend_statuses()[backend].available

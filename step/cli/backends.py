@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"backends": rows}, indent=2))
         return ExitCode.OK
+    from rich.markup import escape
     from rich.table import Table
 
     from step.cli._console import console
@@ -48,11 +49,13 @@ def run(args: argparse.Namespace) -> int:
     for col in ("backend", "library", "version", "status", "forward n/e/u", "gradient n/e/u"):
         table.add_column(col)
     for r in rows:
-        status = "[green]available[/]" if r["available"] else f"[red]unavailable[/]: {r['reason']}"
+        # reasons and hints are text ("pip install 'step-snn[sinabs]'"), not rich markup
+        status = ("[green]available[/]" if r["available"]
+                  else f"[red]unavailable[/]: {escape(r['reason'])}")
         if r["install_hint"]:
-            status += f" ({r['install_hint']})"
+            status += f" ({escape(r['install_hint'])})"
         if r["support_error"]:
-            status = f"[red]error[/]: {r['support_error']}"
+            status = f"[red]error[/]: {escape(r['support_error'])}"
         sup = r["support"] or {}
         counts = [f"{c['native']}/{c['emulated']}/{c['unsupported']}" if c else "-"
                   for c in (sup.get("forward"), sup.get("gradient"))]
