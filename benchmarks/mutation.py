@@ -51,7 +51,8 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
     "step.reference.biophysical": ("step/reference/biophysical.py", [
         *ZOO_TESTS, "tests/test_oracle_brian2.py", "tests/test_zoo_numerics.py",
         "tests/test_oracle_published.py"]),
-    "step.reference.integer": ("step/reference/integer.py", ZOO_TESTS),
+    "step.reference.integer": ("step/reference/integer.py", [
+        *ZOO_TESTS, "tests/test_zoo_numerics.py"]),
     "step.reference.gated": ("step/reference/gated.py", ZOO_TESTS),
     "step.reference._dynamics": ("step/reference/_dynamics.py", [
         *ZOO_TESTS, "tests/test_reference.py"]),
