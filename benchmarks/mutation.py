@@ -218,10 +218,13 @@ def main() -> int:
         for line, text, source in found:
             status, took = _fork(tests, _Serve(module, str(ROOT / file), source),
                                  max(60.0, 5 * seconds), purge)
-            rows.append({"line": line, "code": text, "status": status,
+            lines = source.splitlines()
+            mutant = lines[line - 1].strip() if line <= len(lines) else ""
+            rows.append({"line": line, "code": text, "mutant": mutant, "status": status,
                          "seconds": round(took, 2)})
-            print(f"{module}:{line} {status:9s} {took:5.1f}s {text[:70]}", flush=True)
-        killed = sum(r["status"] != "survived" for r in rows)
+            print(f"{module}:{line} {status:9s} {took:5.1f}s {text[:60]}  ->  {mutant[:60]}",
+                  flush=True)
+        killed = sum(r["status"] != "survived" for r in rows)  # a timeout counts as killed
         report[module] = {"file": file, "tests": tests, "mutants": len(rows), "killed": killed,
                           "rate": round(killed / len(rows), 4) if rows else None,
                           "results": rows}

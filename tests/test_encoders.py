@@ -47,7 +47,8 @@ def test_delta_by_hand() -> None:
     assert on == [0, 1, 0, 0]
     both = Encoder({"kind": "delta", "threshold": 0.1, "off_spike": True})(seq).flatten().tolist()
     assert both == [0, 1, 0, -1]
-    with pytest.raises(InputError, match="sequence"):
+    with pytest.raises(InputError, match=r"^the delta encoder takes a sequence \[T, B, \.\.\.\], "
+                       r"got shape \(1,\)$"):
         Encoder({"kind": "delta"})(torch.tensor([0.3]))
 
 
@@ -72,3 +73,29 @@ def test_rate_seeding_is_reproducible() -> None:
     assert not torch.equal(first, second)  # the generator moves on between batches
     a.reset()
     assert torch.equal(a(x), first)  # ... and restarts from its seed on reset
+
+
+def test_static_encoders_keep_each_sample_of_a_batch_apart() -> None:
+    # Two samples [B=2, N=3]: direct repeats each row; latency puts each pixel's one spike at
+    # t* = floor((1 - x) T) of its own row (T = 4: 1 -> 0, .5 -> 2, .1 -> 3 / 0 -> 4, none).
+    x = torch.tensor([[1.0, 0.5, 0.1], [0.0, 0.75, 1.0]], dtype=torch.float64)
+    direct = Encoder({"kind": "direct", "T": 2})(x)
+    assert direct.shape == (2, 2, 3) and torch.equal(direct[1], x)
+    inverse = Encoder({"kind": "latency", "T": 4, "amplitude": "inverse"})(x)
+    assert inverse.shape == (4, 2, 3)
+    assert inverse[:, 0].T.tolist() == [[1, 0, 0, 0], [0, 0, 1 / 3, 0], [0, 0, 0, 0.25]]
+    assert inverse[:, 1].T.tolist() == [[0, 0, 0, 0], [0, 0.5, 0, 0], [1, 0, 0, 0]]
+
+
+def test_latency_clamps_above_one_to_the_first_step() -> None:
+    # x = 1.5 is read as 1 (t* = 0); unclamped, floor((1 - 1.5) 4) = -2 would never fire
+    out = Encoder({"kind": "latency", "T": 4})(torch.tensor([[1.5, 3.0]]))
+    assert out[:, 0].T.tolist() == [[1, 0, 0, 0], [1, 0, 0, 0]]
+
+
+def test_delta_is_strict_at_its_threshold_and_takes_a_two_axis_sequence() -> None:
+    # [T=4, B=1]: rises 0, .5, 1, fall .5 with threshold .5: only the rise of 1 is an on-spike
+    # (strictly above), and the fall of exactly .5 is no off-spike (strictly below -.5).
+    seq = torch.tensor([[0.0], [0.5], [1.5], [1.0]])
+    both = Encoder({"kind": "delta", "threshold": 0.5, "off_spike": True})(seq)
+    assert both.shape == (4, 1) and both.flatten().tolist() == [0, 0, 1, 0]
