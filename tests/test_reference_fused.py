@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import given
@@ -106,3 +108,18 @@ def test_lif_divides_by_tau_as_its_spec_writes(fused: bool) -> None:
     n = _neuron({"kind": "lif", "tau": 3.0, "fire": "ge", "v_threshold": 5.0 / 3.0}, fused)
     assert 5.0 / 3.0 == 1.6666666666666667 and 5.0 * (1.0 / 3.0) == 1.6666666666666665
     assert n(torch.full((1, 1), 5.0, dtype=torch.float64)).item() == 1.0
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_learnt_threshold_under_a_hard_reset_by_hand(fused: bool) -> None:
+    # IF, learnt v_th = 1, x = 1.5 from v = 0: h = 1.5 fires, v' = (1 - s) h + s v_reset.
+    # dv'/dv_th = (v_reset - h) ds/dv_th = (0 - 1.5)(-s'(0.5)), with the sigmoid surrogate at
+    # alpha 4: s'(0.5) = 4 sig(2)(1 - sig(2)) = 0.41997434161402614, so dv'/dv_th = 0.62996151242104
+    n = _neuron({"kind": "if", "reset": "hard", "learn_threshold": True,
+                 "surrogate": {"kind": "sigmoid", "alpha": 4.0}}, fused)
+    x = torch.full((1, 1), 1.5, dtype=torch.float64)
+    assert n(x).item() == 1.0
+    (g,) = torch.autograd.grad(n.last_state["v"].sum(), [n.v_threshold])
+    sig2 = 1.0 / (1.0 + math.exp(-2.0))
+    assert g.item() == pytest.approx(1.5 * 4.0 * sig2 * (1.0 - sig2), rel=1e-12)
+    assert g.item() == pytest.approx(0.6299615124210397, rel=1e-12)
