@@ -130,3 +130,20 @@ def reads_storage(inner, x, state, record_v):
 
 def failing_status(result: CaseResult | None) -> bool:
     return result is not None and result.status in (Status.FAIL, Status.ERROR)
+
+
+def run_sequence(
+    step: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]], x: Tensor, v0: Tensor,
+    record_v: bool = False,
+) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Loop a faulty neuron's own ``step(x[t], v) -> (s, v)`` over time: (spikes [T,...],
+    v_seq or None, v_last)."""
+    spikes, vs = [], []
+    v = v0
+    # unbind, not x[t]: each x[t] would give the backward a full-size zero tensor (O(T^2))
+    for xt in x.unbind(0):
+        s, v = step(xt, v)
+        spikes.append(s)
+        if record_v:
+            vs.append(v)
+    return torch.stack(spikes), (torch.stack(vs) if record_v else None), v

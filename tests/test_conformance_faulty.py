@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from faulty_backends import run_sequence
 from torch import Tensor
 
 from step import hookimpl
@@ -53,7 +54,7 @@ class FaultyNeuron(ReferenceNeuron):
         def step(xt: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
             return fault(self.spec, xt, v, v_th, inv_tau)
 
-        spikes, v_seq, v_last = F.run_sequence(step, x, v0, record_v)
+        spikes, v_seq, v_last = run_sequence(step, x, v0, record_v)
         return spikes, v_seq, {"v": v_last}
 
 

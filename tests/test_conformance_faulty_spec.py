@@ -15,6 +15,7 @@ from faulty_backends import (
     first_failure,
     flattens_transposed,
     reads_storage,
+    run_sequence,
     scale_gradient,
 )
 
@@ -124,7 +125,7 @@ def test_a_fault_that_needs_two_fields_is_caught() -> None:
                 return s, F.reset(h, s, v_th, spec.v_reset, spec.reset, spec.detach_reset)
 
             v0 = state["v"] if state is not None else torch.full_like(x[0], spec.v_reset)
-            spikes, v_seq, last = F.run_sequence(step, x, v0, record_v)
+            spikes, v_seq, last = run_sequence(step, x, v0, record_v)
             return spikes, v_seq, {"v": last}
 
     class Backend(SpecFault):

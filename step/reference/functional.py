@@ -1,13 +1,11 @@
 """The canonical neuron equations, once, as pure functions (see :mod:`step.specs.neuron`).
 
-Each ``*_step(x, v, ...) -> (s, v_next)`` advances one time step; :func:`run_sequence` loops
-over the leading time axis. Nothing here keeps state: the modules in
+Each ``*_step(x, v, ...) -> (s, v_next)`` advances one time step (the time loop is
+:func:`step.reference._dynamics.simulate`). Nothing here keeps state: the modules in
 :mod:`step.reference.neurons` are thin shells around these functions.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -79,22 +77,6 @@ def neuron_step(
         h = charge_lif(x, v, inv_tau, spec.v_reset, spec.decay_input, tau)  # type: ignore[arg-type]
     s = fire(h, v_threshold, spec.surrogate, spec.fire)
     return s, reset(h, s, v_threshold, spec.v_reset, spec.reset, spec.detach_reset), h
-
-
-def run_sequence(
-    step: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]], x: Tensor, v0: Tensor,
-    record_v: bool = False,
-) -> tuple[Tensor, Tensor | None, Tensor]:
-    """Loop ``step(x[t], v) -> (s, v)`` over time: (spikes [T,...], v_seq or None, v_last)."""
-    spikes, vs = [], []
-    v = v0
-    # unbind, not x[t]: each x[t] would give the backward a full-size zero tensor (O(T^2))
-    for xt in x.unbind(0):
-        s, v = step(xt, v)
-        spikes.append(s)
-        if record_v:
-            vs.append(v)
-    return torch.stack(spikes), (torch.stack(vs) if record_v else None), v
 
 
 # -- IF / LIF / PLIF in the dynamics table -------------------------------------------------------
