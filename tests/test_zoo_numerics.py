@@ -32,24 +32,26 @@ def _hh_rates(v: float) -> tuple[float, ...]:
     return am, bm, ah, bh, an, bn
 
 
-def _hh_rhs(t: float, y: np.ndarray, current: float) -> list[float]:
+def _hh_rhs(t: float, y: np.ndarray, current: float, c_m: float = 1.0) -> list[float]:
     v, m, h, n = y
     am, bm, ah, bh, an, bn = _hh_rates(v)
     i_ion = 120 * m ** 3 * h * (v - 50) + 36 * n ** 4 * (v + 77) + 0.3 * (v + 54.387)
-    return [current - i_ion, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n]
+    return [(current - i_ion) / c_m, am * (1 - m) - bm * m, ah * (1 - h) - bh * h,
+            an * (1 - n) - bn * n]
 
 
-def scipy_hh_spikes(current: float, ms: float) -> int:
-    """Upward 0 mV crossings of HH from rest (-65 mV, gates at steady state) over ``ms``."""
+def scipy_hh_spikes(current: float, ms: float, threshold: float = 0.0, c_m: float = 1.0) -> int:
+    """Upward ``threshold`` crossings of HH from rest (-65 mV, gates at steady state) over
+    ``ms``, membrane capacitance ``c_m`` uF/cm^2."""
     am, bm, ah, bh, an, bn = _hh_rates(-65.0)
     y0 = [-65.0, am / (am + bm), ah / (ah + bh), an / (an + bn)]
 
-    def crossing(t: float, y: np.ndarray, current: float) -> float:
-        return y[0]
+    def crossing(t: float, y: np.ndarray, current: float, c_m: float) -> float:
+        return y[0] - threshold
 
     crossing.direction = 1  # type: ignore[attr-defined]
-    run = solve_ivp(_hh_rhs, (0.0, ms), y0, args=(current,), events=crossing, method="LSODA",
-                    rtol=1e-9, atol=1e-9)
+    run = solve_ivp(_hh_rhs, (0.0, ms), y0, args=(current, c_m), events=crossing,
+                    method="LSODA", rtol=1e-9, atol=1e-9)
     return len(run.t_events[0])
 
 
@@ -68,6 +70,18 @@ def test_hh_spike_near_depolarisation_block_is_detected_within_a_step() -> None:
     at_step_ends = sum(1 for a, b in zip([spec.v_reset, *v], v, strict=False) if a <= 0.0 < b)
     assert at_step_ends < expected  # the case this test is about: step ends miss spikes
     assert count == expected
+
+
+@pytest.mark.parametrize(("threshold", "c_m", "current", "count"), [
+    (-20.0, 1.0, 60.0, 13), (10.0, 1.0, 60.0, 1), (0.0, 2.0, 20.0, 8)])
+def test_hh_counts_the_crossings_of_any_threshold_and_capacitance_of_an_exact_solver(
+        threshold: float, c_m: float, current: float, count: int) -> None:
+    # Near depolarisation block (60 uA/cm^2, 100 ms) the late spikes are brief: all 13 cross
+    # -20 mV, only the first reaches +10 mV. A doubled capacitance halves dv/dt: 8 spikes at
+    # 20 uA/cm^2. The counts are the exact solver's, written down.
+    expected = scipy_hh_spikes(current, 100.0, threshold, c_m)
+    assert expected == count
+    assert hh_spikes(HHSpec(v_threshold=threshold, c_m=c_m), current, 200)[0] == expected
 
 
 @pytest.mark.parametrize("dt", [0.06, 0.075, 0.1])
