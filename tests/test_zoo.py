@@ -266,7 +266,8 @@ def test_psn_with_lower_triangular_weights_integrates() -> None:
 
 def test_psn_refuses_a_state_and_a_wrong_length() -> None:
     neuron = Neuron({"kind": "psn", "T": 3})
-    with pytest.raises(InputError, match="no state across calls"):
+    with pytest.raises(InputError, match=r"^a psn neuron has no state across calls \(it sees all "
+                       r"T steps at once\): call it on the whole sequence without a state$"):
         neuron(torch.ones(3, 1), state={"v": torch.zeros(1)})
     with pytest.raises(InputError, match=r"^psn: the input has 2 steps but T=3 \(PSN's weights "
                        r"are T x T\); set T to the sequence length$"):
@@ -322,7 +323,9 @@ def test_two_calls_passing_the_state_equal_one_call(kind: str) -> None:
 
 
 def test_a_state_missing_a_variable_is_refused_with_the_keys_needed() -> None:
-    with pytest.raises(InputError, match=r"needs the keys \['a', 'v'\]"):
+    with pytest.raises(InputError, match=r"^an? alif neuron's state needs the keys \['a', 'v'\]; "
+                       r"missing \['a'\] \(pass the state a previous call left: "
+                       r"neuron.last_state\)$"):
         Neuron("alif")(torch.ones(2, 1), state={"v": torch.zeros(1)})
 
 
