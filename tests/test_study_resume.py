@@ -87,6 +87,8 @@ def test_sigkill_then_rerun_reuses_finished_runs(tmp_path: Path):
     try:
         _wait_for(lambda: len(read_log(out / LOG)) >= 1 or proc.poll() is not None, 180,
                   "the first finished run")
+        # the next run's worker (forked in milliseconds, but not at the same instant)
+        _wait_for(lambda: _workers(out) or proc.poll() is not None, 60, "the next run")
         below = _descendants(proc.pid)
         assert _workers(out), "the kill must land while a run trains"
         proc.kill()
