@@ -110,9 +110,10 @@ def _define_library_neuron() -> type:
         """A neuron computed by a library, one call per time step (see the module docstring).
 
         Subclasses give :meth:`start` (the library's state at the start of the call),
-        :meth:`step` (one library call) and :meth:`membrane` (the canonical ``v`` of a library
-        state); optionally :meth:`drive` (the input as the library takes it) and :meth:`bound`
-        (the library bound to the input's dtype for the call).
+        :meth:`step` (one library call; or :meth:`run` over the whole sequence) and
+        :meth:`membrane` (the canonical ``v`` of a library state); optionally :meth:`drive`
+        (the input as the library takes it) and :meth:`bound` (the library bound to the
+        input's dtype for the call).
         """
 
         #: The comparison the library's spike function makes: ``"gt"`` (``>``) or ``"ge"``.
@@ -147,9 +148,12 @@ def _define_library_neuron() -> type:
         def start(self, x: Tensor, state: dict[str, Tensor] | None) -> Any:
             """The library state at the start of the call: rest, or ``state`` converted."""
 
-        @abstractmethod
         def step(self, x_t: Tensor, carry: Any) -> tuple[Tensor, Any]:
-            """One library call: (spikes, library state)."""
+            """One library call: (spikes, library state). A library that takes the whole
+            sequence in one call overrides :meth:`run` instead and never reaches this."""
+            raise NotImplementedError(
+                f"{type(self).__name__} must override step(), or run() for a library that "
+                "computes the whole sequence in one call")
 
         @abstractmethod
         def membrane(self, carry: Any) -> Tensor:

@@ -165,9 +165,6 @@ class BrainPyNeuron(LibraryNeuron):
             return state["v"].to(x.dtype)
         return torch.full_like(x[0], float(self.spec.v_reset))
 
-    def step(self, x_t: Tensor, carry: Any) -> tuple[Tensor, Any]:  # pragma: no cover
-        raise NotImplementedError("BrainPyNeuron runs the whole sequence in run()")
-
     def membrane(self, v: Tensor) -> Tensor:
         return v
 

@@ -100,9 +100,6 @@ class RockpoolNeuron(LibraryNeuron):
             return state["v"].to(x.dtype)
         return torch.full_like(x[0], float(self.spec.v_reset))
 
-    def step(self, x_t: Tensor, carry: Any) -> tuple[Tensor, Any]:  # pragma: no cover
-        raise NotImplementedError("RockpoolNeuron runs the whole sequence in run()")
-
     def membrane(self, v: Tensor) -> Tensor:
         return v
 

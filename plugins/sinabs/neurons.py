@@ -97,9 +97,6 @@ class SinabsNeuron(LibraryNeuron):
             return state["v"].to(x.dtype) - self.spec.v_reset
         return torch.zeros_like(x[0])
 
-    def step(self, x_t: Tensor, carry: Any) -> tuple[Tensor, Any]:  # pragma: no cover
-        raise NotImplementedError("SinabsNeuron runs the whole sequence in run()")
-
     def membrane(self, v_mem: Tensor) -> Tensor:
         return v_mem + self.spec.v_reset
 
