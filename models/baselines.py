@@ -34,6 +34,25 @@ _BASE_NEURON = lif(surrogate={"kind": "atan", "alpha": 2.0}, fire="gt")
 _DIGITS = {"img_size": 8, "in_channels": 1, "num_classes": 10, "T": 4, "neuron": _BASE_NEURON}
 
 
+
+def flat_sequence(name: str, x: Tensor, encoder: nn.Module, features_in: int) -> Tensor:
+    """``x`` as ``[T, B, features_in]``: static inputs ([B, F], [B, C, H, W]) encoded into T
+    steps, sequences ([T, B, F], [T, B, C, H, W]) flattened; one clear line otherwise."""
+    if x.dim() in (2, 4):
+        x = encoder(x)
+    elif x.dim() not in (3, 5):
+        raise InputError(
+            f"{name} takes [B, F], [T, B, F], [B, C, H, W] or [T, B, C, H, W], got "
+            f"shape {tuple(x.shape)}"
+        )
+    x = x.flatten(2)
+    if x.shape[-1] != features_in:
+        raise InputError(
+            f"{name} was configured for {features_in} input features, "
+            f"got {x.shape[-1]} (set in_features, or in_channels / img_size)"
+        )
+    return x
+
 class SpikingMLPConfig(ModelConfig):
     """Fully connected layers ``in -> hidden[0] -> ... -> num_classes``."""
 
@@ -70,19 +89,7 @@ class SpikingMLP(SpikingModel):
         self.head = init_head(nn.Linear(width, config.num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() in (2, 4):
-            x = self.encoder(x)
-        elif x.dim() not in (3, 5):
-            raise InputError(
-                "spiking_mlp takes [B, F], [T, B, F], [B, C, H, W] or [T, B, C, H, W], got "
-                f"shape {tuple(x.shape)}"
-            )
-        x = x.flatten(2)
-        if x.shape[-1] != self.config.features_in:
-            raise InputError(
-                f"spiking_mlp was configured for {self.config.features_in} input features, "
-                f"got {x.shape[-1]} (set in_features, or in_channels / img_size)"
-            )
+        x = flat_sequence("spiking_mlp", x, self.encoder, self.config.features_in)
         return self.head(self.layers(x)).mean(0)
 
 
@@ -210,19 +217,7 @@ class SpikingRNN(SpikingModel):
         self.head = init_head(nn.Linear(width_rec, config.num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() in (2, 4):
-            x = self.encoder(x)
-        elif x.dim() not in (3, 5):
-            raise InputError(
-                "spiking_rnn takes [B, F], [T, B, F], [B, C, H, W] or [T, B, C, H, W], got "
-                f"shape {tuple(x.shape)}"
-            )
-        x = x.flatten(2)
-        if x.shape[-1] != self.config.features_in:
-            raise InputError(
-                f"spiking_rnn was configured for {self.config.features_in} input features, "
-                f"got {x.shape[-1]} (set in_features, or in_channels / img_size)"
-            )
+        x = flat_sequence("spiking_rnn", x, self.encoder, self.config.features_in)
         drive = self.ff(self.lif_in(self.bn_in(self.fc_in(x))))  # [T, B, H]
         s = drive.new_zeros(drive.shape[1:])
         state, out = None, []
