@@ -23,7 +23,7 @@ from torch import Tensor, nn
 import step.nn as snn
 from step.errors import InputError, SpecError
 from step.models._registry import register_model
-from step.models.blocks import Neurons, SpikingModel, conv_bn, init_head
+from step.models.blocks import FeatureInfo, Neurons, SpikingModel, conv_bn, init_head
 from step.models.config import ModelConfig, lif
 from step.specs import ALIFSpec, AnyNeuronSpec
 
@@ -148,8 +148,23 @@ class SpikingCNN(SpikingModel):
         self.fc = nn.Sequential(OrderedDict(fcs))
         self.head = init_head(nn.Linear(width, config.num_classes))
 
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """The output of every Conv-BN-LIF(-pool) stage (spikes), stride doubled by each pool."""
+        c = self.config
+        step = 2 if c.pool else 1
+        return [FeatureInfo(w, step ** (i + 1), f"stages.{i}")
+                for i, w in enumerate(c.channels)]
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return maps
+
     def features(self, x: Tensor) -> Tensor:
-        return self.fc(self.stages(x).flatten(2))
+        return self.fc(self.stage_maps(x)[-1].flatten(2))
 
 
 @register_model(

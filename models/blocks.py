@@ -32,6 +32,16 @@ class Neurons:
         return snn.Neuron(self.config.spec(role), backend=self.backend)
 
 
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One feature map a backbone exposes: its channels, its stride against the input (as
+    timm's ``feature_info`` ``num_chs`` / ``reduction``) and the module that produces it."""
+
+    channels: int
+    reduction: int
+    module: str
+
+
 class SpikingModel(nn.Module):
     """Shell of every model: input checks, the encoder, and the time-averaged head.
 
@@ -78,6 +88,27 @@ class SpikingModel(nn.Module):
     def features(self, x: Tensor) -> Tensor:
         """[T, B, ...] -> [T, B, features] before the head; every model family defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define features()")
+
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """The spatial feature maps :meth:`feature_maps` returns, finest first (as timm's
+        ``feature_info``): channels and stride of each. Empty for a model without a spatial
+        grid (an MLP, a recurrent net, a sequence front end): it cannot carry a dense head."""
+        return []
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        """Encoded ``[T, B, C, H, W]`` -> the maps of :attr:`feature_info`, each
+        ``[T, B, C_i, H_i, W_i]``; families with a spatial grid define it."""
+        raise InputError(f"{type(self).__name__} has no spatial feature maps (no token grid): "
+                         "a dense task needs a model with one (e.g. spikformer, qkformer)")
+
+    def feature_maps(self, x: Tensor) -> list[Tensor]:
+        """The multi-scale features of an input ``forward`` accepts (static ``[B, C, H, W]`` or
+        time-first), computed by the same layers as the classification path: the one door a
+        segmentation or detection head uses, so no head reaches into a model's internals."""
+        x = self.time_first(x)
+        self.check_image(x)
+        return self.stage_maps(x)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.time_first(x)

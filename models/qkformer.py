@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from step.models._registry import register_model
 from step.models.blocks import (
+    FeatureInfo,
     Neurons,
     SpikingModel,
     TransformerBlock,
@@ -148,7 +149,17 @@ class QKFormer(SpikingModel):
         )
         self.head = init_head(nn.Linear(c.embed_dim, c.num_classes))
 
-    def features(self, x: Tensor) -> Tensor:
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """The output of each of the three stages: widths D/4, D/2, D at strides
+        ``2^stem_pools`` times 1, 2, 4."""
+        c = self.config
+        first = 2 ** c.stem_pools
+        dims = [c.embed_dim // 4, c.embed_dim // 2, c.embed_dim]
+        return [FeatureInfo(d, first * 2**i, f"stages.{i}") for i, d in enumerate(dims)]
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        maps = []
         for embed, blocks in zip(self.embeds, self.stages, strict=True):
             x = embed(x)
             h, w = x.shape[-2:]
@@ -156,7 +167,11 @@ class QKFormer(SpikingModel):
             for block in blocks:
                 t = block(t)
             x = images(t, h, w)
-        return x.flatten(3).mean(-1)
+            maps.append(x)
+        return maps
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.stage_maps(x)[-1].flatten(3).mean(-1)
 
 
 def _qk_presets() -> dict[str, dict]:

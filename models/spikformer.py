@@ -34,9 +34,11 @@ from torch import Tensor, nn
 from step.errors import InputError
 from step.models._registry import register_model
 from step.models.blocks import (
+    FeatureInfo,
     Neurons,
     SpikingModel,
     TransformerBlock,
+    images,
     init_head,
     pool_count,
     tokens,
@@ -146,11 +148,30 @@ class SpikingViT(SpikingModel):
         return TransformerBlock(c.embed_dim, c.num_heads, c.mlp_ratio, c.attention, make,
                                 pre=c.pre_activation, qkv_bias=c.qkv_bias, scale=c.attn_scale)
 
-    def features(self, x: Tensor) -> Tensor:
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """One map: the last block's tokens on the patch grid (a single-stage ViT has one
+        scale); none with the sequential front end (its tokens are no image grid)."""
+        c = self.config
+        if c.embedding == "sequential":
+            return []
+        return [FeatureInfo(c.embed_dim, c.patch_size, f"blocks.{c.depth - 1}")]
+
+    def block_tokens(self, x: Tensor) -> Tensor:
+        """Encoded input -> the last block's tokens ``[T, B, D, N]``."""
         x = tokens(self.embed(x))
         for block in self.blocks:
             x = block(x)
-        x = x.mean(-1)  # [T, B, D]
+        return x
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        if not self.feature_info:
+            return super().stage_maps(x)
+        side = self.config.img_size // self.config.patch_size
+        return [images(self.block_tokens(x), side, side)]
+
+    def features(self, x: Tensor) -> Tensor:
+        x = self.block_tokens(x).mean(-1)  # [T, B, D]
         return x if self.head_lif is None else self.head_lif(x)
 
 

@@ -38,7 +38,14 @@ from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from step.models._registry import register_model
-from step.models.blocks import Neurons, SpikingModel, conv_bn, max_pool, trunc_normal_init
+from step.models.blocks import (
+    FeatureInfo,
+    Neurons,
+    SpikingModel,
+    conv_bn,
+    max_pool,
+    trunc_normal_init,
+)
 from step.models.config import TransformerConfig, lif
 
 #: The official code this model's presets reproduce; its golden file is
@@ -172,8 +179,24 @@ class SpikingResformer(SpikingModel):
         self.head = nn.Linear(c.planes[-1], c.num_classes, bias=False)
         trunc_normal_init(self, (nn.Conv2d, nn.Linear))
 
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """The output of every stage: ``planes[i]`` channels; stride 1 (CIFAR stem) or 4
+        (ImageNet stem) in the first stage, doubled by each downsampling."""
+        c = self.config
+        first = 4 if c.stem == "imagenet" else 1
+        return [FeatureInfo(d, first * 2**i, f"stages.{i}") for i, d in enumerate(c.planes)]
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        x = self.stem(x)
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return maps
+
     def features(self, x: Tensor) -> Tensor:
-        return self.stages(self.stem(x)).flatten(3).mean(-1)
+        return self.stage_maps(x)[-1].flatten(3).mean(-1)
 
 
 def _resformer_presets() -> dict[str, dict]:
