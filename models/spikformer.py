@@ -199,6 +199,11 @@ def _presets(neuron: dict, attn: dict, **arch: object) -> dict[str, dict]:
                      "embed_dim": 512, "depth": 8, "num_heads": 8},
         "tiny": {**roles, **arch, "img_size": 8, "in_channels": 1, "patch_size": 2,
                  "embed_dim": 32, "depth": 1, "num_heads": 2},
+        # STEP's ADE20K segmentation backbone (seg/configs/spikformer/fcn_spikformer_8-512.py):
+        # 8-512, 8 heads, T = 4, 512 x 512 crops, 150 classes; its patch_size 32 needs five
+        # pools, the four-stage SPS here stops at 16 (a 32 x 32 token grid)
+        "ade20k": {**roles, **arch, "img_size": 512, "patch_size": 16, "num_classes": 150,
+                   "embed_dim": 512, "depth": 8, "num_heads": 8, "T": 4},
     }
 
 

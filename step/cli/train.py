@@ -25,6 +25,9 @@ from step.errors import InputError, StepError
 RUN_FLAGS = ("model", "preset", "dataset", "backend", "epochs", "seed", "batch_size", "lr",
              "out", "data_root", "img_size", "train_subset", "eval_subset", "device")
 
+#: ``step train``'s own flags for dense tasks (not the study's: it trains classification).
+DENSE_FLAGS = ("task", "head", "head_channels")
+
 
 def add_run_flags(p: argparse.ArgumentParser, *, with_backend: bool = True) -> None:
     """The run-config flags shared by train, study and probe."""
@@ -60,6 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Example: step train --model spiking_mlp --preset tiny --dataset digits --epochs 5",
     )
     add_run_flags(p)
+    p.add_argument("--task", choices=("classification", "segmentation", "detection"),
+                   help="classification (default); segmentation (a head on the backbone's "
+                   "feature maps; data digits_seg, ade20k, voc_seg) or detection (torchvision "
+                   "Faster R-CNN with an FPN on the spiking backbone; data digits_det, coco)")
+    p.add_argument("--head", help="dense head: fcn (default) or fpn for segmentation, "
+                   "faster_rcnn for detection")
+    p.add_argument("--head-channels", type=int,
+                   help="channels of the fpn head and the detector's FPN (default 256)")
     p.add_argument("--seed", type=int, help="seed of weights, data order, dropout (default 42)")
     p.add_argument("--out", help="output folder (default runs/train)")
     p.add_argument("--resume", action="store_true",
@@ -77,15 +88,15 @@ def run(args: argparse.Namespace) -> int:
     from step._io import output_dir
     from step.train import load_run_config, train
 
-    cfg = load_run_config(args.config, flags_of(args), args.sets)
+    cfg = load_run_config(args.config, flags_of(args, RUN_FLAGS + DENSE_FLAGS), args.sets)
     output_dir(cfg.out)
     if args.resume and args.overwrite:
         raise InputError("--resume continues the run in --out, --overwrite starts it again: "
                          "give one of them")
     finished = None if args.overwrite else previous_run(cfg, resume=args.resume)
     if finished is not None:
-        print(f"{cfg.out} already holds this run, finished (test acc "
-              f"{finished['test']['acc']:.4f}): nothing to do (--overwrite trains it again)",
+        print(f"{cfg.out} already holds this run, finished ({headline(finished)}): nothing "
+              "to do (--overwrite trains it again)",
               file=sys.stderr if args.json else sys.stdout)
         result = finished
     else:
@@ -133,10 +144,25 @@ def previous_run(cfg: Any, *, resume: bool) -> dict[str, Any] | None:
     return None
 
 
+def headline(result: dict) -> str:
+    """The test score of a finished run in words: accuracy, or the dense task's scores."""
+    test = result["test"]
+    task = result.get("task", "classification")
+    if task == "segmentation":
+        return f"test mIoU {test['miou']:.4f}, pixel accuracy {test['pixel_acc']:.4f}"
+    if task == "detection":
+        def show(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.4f}"
+        return f"test mAP {show(test['map'])}, mAP@0.5 {show(test['map_50'])}"
+    return f"test acc {test['acc']:.4f}"
+
+
 def render(result: dict, out: str) -> None:
     from step.cli._console import console
 
     c = console()
+    if result.get("task", "classification") != "classification":
+        return render_dense(result, out)
     sel, test, env = result["selection"], result["test"], result["environment"]
     c.print(f"[bold]{result['config']['model']}[/] on [bold]{env['backend']}[/] "
             f"({env['backend_library'] or 'step'} {env['backend_version']}), "
@@ -151,4 +177,20 @@ def render(result: dict, out: str) -> None:
                  "acc_drop" in v}
         c.print("temporal probe (accuracy drop): " +
                 ", ".join(f"{k} {v:+.4f}" for k, v in drops.items()))
+    c.print(f"written to {out}/result.json")
+
+
+def render_dense(result: dict, out: str) -> None:
+    """The summary of a segmentation or detection run."""
+    from step.cli._console import console
+
+    c = console()
+    sel, env = result["selection"], result["environment"]
+    c.print(f"[bold]{result['config']['model']}[/] + {result['model']['head']} "
+            f"({result['task']}) on [bold]{env['backend']}[/] "
+            f"({env['backend_library'] or 'step'} {env['backend_version']}), "
+            f"{result['dataset']['name']}, seed {env['seed']}")
+    c.print(f"best epoch {sel['best_epoch']} -> [bold]{headline(result)}[/]")
+    rate = result["firing_rates"]["mean"]
+    c.print(f"mean firing rate {rate:.4f}" if rate is not None else "no neuron layers")
     c.print(f"written to {out}/result.json")

@@ -30,6 +30,7 @@ class DatasetEntry:
     description: str
     accepts: frozenset[str]
     needs_root: bool
+    task: str = "classification"
 
 
 DATASETS: dict[str, DatasetEntry] = {}
@@ -37,15 +38,18 @@ DATASETS: dict[str, DatasetEntry] = {}
 
 def register_dataset(
     name: str, *, layout: Layout, description: str, accepts: tuple[str, ...] = (),
-    needs_root: bool = False,
+    needs_root: bool = False, task: str = "classification",
 ) -> Callable[[Loader], Loader]:
-    """Decorator: make ``loader(root=..., **options) -> DataSplits`` loadable by ``name``."""
+    """Decorator: make ``loader(root=..., **options) -> DataSplits`` loadable by ``name``.
+
+    ``task`` is what its targets are for: ``classification`` (one label per sample),
+    ``segmentation`` (a class per pixel) or ``detection`` (boxes and labels per image)."""
 
     def wrap(loader: Loader) -> Loader:
         if name in DATASETS:
             raise InputError(f"dataset {name!r} is registered twice")
         DATASETS[name] = DatasetEntry(name, loader, layout, description, frozenset(accepts),
-                                      needs_root)
+                                      needs_root, task)
         return loader
 
     return wrap
@@ -53,7 +57,16 @@ def register_dataset(
 
 def _ensure_loaded() -> None:
     # The family modules register on import; importing them here keeps one list of families.
-    from step.data import cifar, digits, digits_events, digits_seq, events, mnist  # noqa: F401
+    from step.data import (  # noqa: F401
+        cifar,
+        dense,
+        dense_files,
+        digits,
+        digits_events,
+        digits_seq,
+        events,
+        mnist,
+    )
 
 
 def list_datasets() -> list[str]:

@@ -7,11 +7,15 @@ schedule with linear warm-up, label smoothing 0.1, seed 42), scaled down to runs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from step.specs import Spec, apply_assignments, load_mapping
+
+#: The heads each task can put on a backbone (the first is the default).
+TASK_HEADS: dict[str, tuple[str, ...]] = {
+    "classification": (), "segmentation": ("fcn", "fpn"), "detection": ("faster_rcnn",)}
 
 
 class RunConfig(Spec):
@@ -23,6 +27,13 @@ class RunConfig(Spec):
         default_factory=dict, description="model config overrides passed to "
         "step.models.create, e.g. {neuron: {kind: lif, tau: 3}} (--set neuron.tau=3)"
     )
+    task: Literal["classification", "segmentation", "detection"] = Field(
+        "classification", description="what the model learns: a label per sample, a class "
+        "per pixel (a head on the backbone's feature maps) or boxes (torchvision Faster R-CNN)")
+    head: str | None = Field(None, description="dense head: fcn or fpn (segmentation), "
+                             "faster_rcnn (detection); None: fcn / faster_rcnn")
+    head_channels: int = Field(256, ge=1, description="channels of the fpn head and of the "
+                               "detector's FPN (the fcn head, STEP's, has no hidden convs)")
     backend: str = Field("reference", description="backend that builds every neuron")
     dataset: str = Field("digits", description="registered dataset name (step.data)")
     data_root: str | None = Field(None, description="folder of a real dataset")
@@ -47,6 +58,14 @@ class RunConfig(Spec):
     @classmethod
     def _device(cls, v: str) -> str:
         return check_device(v)
+
+    @model_validator(mode="after")
+    def _head_fits_task(self) -> RunConfig:
+        heads = TASK_HEADS[self.task]
+        if self.head is not None and self.head not in heads:
+            fix = f"choose one of {', '.join(heads)}" if heads else "leave head unset"
+            raise ValueError(f"head {self.head!r} does not fit task {self.task}: {fix}")
+        return self
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide the result (everything but where it is written)."""

@@ -78,7 +78,14 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     ``stop_after=k`` ends this call after k epochs as if the process were killed (the
     checkpoint is there; ``resume=True`` continues). Its return value is then
     ``{"status": "stopped", "epochs_done": ...}`` and no result.json is written.
+
+    ``cfg.task`` other than classification (segmentation, detection) is trained by
+    :func:`step.tasks.loop.train_dense`, with the same recipe and guarantees.
     """
+    if cfg.task != "classification":
+        from step.tasks.loop import train_dense
+
+        return train_dense(cfg, resume=resume, progress=progress, stop_after=stop_after)
     out = Path(cfg.out)
     data = load_data(cfg)
     overrides = data_overrides(cfg, data)

@@ -15,6 +15,7 @@ into the result so a study can prove it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -67,15 +68,22 @@ def data_overrides(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
     return {k: v for k, v in want.items() if k in fields and getattr(mcfg, k) != v}
 
 
-def build_model(cfg: RunConfig, overrides: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
-    """The model on ``cfg.backend``, initial weights copied from the reference build."""
+def build_model(cfg: RunConfig, overrides: dict[str, Any],
+                wrap: Callable[[nn.Module], nn.Module] | None = None,
+                ) -> tuple[nn.Module, dict[str, Any]]:
+    """The model on ``cfg.backend``, initial weights copied from the reference build.
+
+    ``wrap`` turns the registered model into the network that trains (a dense task's backbone
+    plus head, :mod:`step.tasks`); it runs under the same seed in both builds, so the head's
+    weights are copied from the reference too."""
     from step.models import create
 
     kwargs = {**cfg.model_overrides, **overrides}
+    wrap = wrap or (lambda m: m)
     torch.manual_seed(cfg.seed)
-    reference = create(cfg.model, cfg.preset, backend="reference", **kwargs)
+    reference = wrap(create(cfg.model, cfg.preset, backend="reference", **kwargs))
     torch.manual_seed(cfg.seed)
-    model = create(cfg.model, cfg.preset, backend=cfg.backend, **kwargs)
+    model = wrap(create(cfg.model, cfg.preset, backend=cfg.backend, **kwargs))
     ref_state = reference.state_dict()
     own = model.state_dict()
     shared = {k: v for k, v in ref_state.items() if k in own and own[k].shape == v.shape}
