@@ -3,7 +3,8 @@
 ``digits_seg`` gives each pixel a class (0 background, 1 + digit), ``digits_det`` gives each
 image its boxes and labels (1 + digit; torchvision's convention, 0 is the background). Both
 come from one generator: every canvas of ``CANVAS x CANVAS`` pixels holds 2 or 3 digits,
-each an 8x8 digit upscaled (bilinear) to ``DIGIT`` pixels, placed at random without overlap;
+each an 8x8 digit upscaled (bilinear) to ``DIGIT`` pixels, placed in its own quadrant at a
+random offset (so digits never overlap);
 a canvas pixel belongs to a digit where that digit's grey level exceeds :data:`INK`.
 
 The digits of a canvas are drawn from the same split of the fixed digits split
@@ -35,13 +36,14 @@ SIZES = (800, 200, 200)
 IGNORE_INDEX = 255
 
 
-def _place(g: torch.Generator, taken: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """A top-left corner for a DIGIT-sized patch that overlaps none of ``taken``."""
-    for _ in range(50):
-        y, x = (int(v) for v in torch.randint(0, CANVAS - DIGIT + 1, (2,), generator=g))
-        if all(abs(y - ty) >= DIGIT or abs(x - tx) >= DIGIT for ty, tx in taken):
-            return y, x
-    return None
+def _corners(g: torch.Generator, k: int) -> list[tuple[int, int]]:
+    """Top-left corners of ``k`` DIGIT-sized patches that never overlap: ``k`` distinct
+    quadrants of the canvas, a random offset inside each."""
+    half = CANVAS // 2
+    quadrants = torch.randperm(4, generator=g)[:k].tolist()
+    offsets = torch.randint(0, half - DIGIT + 1, (k, 2), generator=g).tolist()
+    return [(half * (q // 2) + dy, half * (q % 2) + dx)
+            for q, (dy, dx) in zip(quadrants, offsets, strict=True)]
 
 
 @lru_cache(maxsize=3)
@@ -59,14 +61,9 @@ def canvases(split: int) -> tuple[Tensor, Tensor, tuple[Tensor, ...], tuple[Tens
     classes: list[Tensor] = []
     for i in range(n):
         k = int(torch.randint(2, 4, (1,), generator=g))
-        taken: list[tuple[int, int]] = []
         b, c = [], []
-        for j in torch.randint(0, len(pool), (k,), generator=g).tolist():
-            corner = _place(g, taken)
-            if corner is None:
-                continue
-            taken.append(corner)
-            y, x = corner
+        picks = torch.randint(0, len(pool), (k,), generator=g).tolist()
+        for j, (y, x) in zip(picks, _corners(g, k), strict=True):
             digit, label = big[j, 0], int(labels[pool[j]]) + 1
             ink = digit > INK
             xs[i, 0, y:y + DIGIT, x:x + DIGIT] = torch.maximum(
