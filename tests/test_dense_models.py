@@ -8,6 +8,8 @@ patch 2, 32 channels; qkformer ``tiny``: D = 32 in three stages D/4, D/2, D, poo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -119,3 +121,23 @@ def test_dense_nets_compute_the_same_on_every_conforming_backend(backend: str) -
             outs[b] = (net.eval()(x), body.eval()(x)["0"])
     assert (outs["reference"][0] - outs[backend][0]).abs().max() <= 1e-5
     assert (outs["reference"][1] - outs[backend][1]).abs().max() <= 1e-5
+
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "dense").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_published_dense_configurations_are_complete(path: Path) -> None:
+    from step.data import dataset_entry
+    from step.train import load_run_config
+
+    cfg = load_run_config(str(path), {})
+    assert cfg.task != "classification" and dataset_entry(cfg.dataset).task == cfg.task
+    config = models.get_config(cfg.model, cfg.preset, **cfg.model_overrides)
+    assert config.img_size == cfg.img_size  # the data is read at the backbone's size
+    assert models.count_parameters(cfg.model, cfg.preset) > 1_000_000
+
+
+def test_the_examples_are_there() -> None:
+    assert {p.stem for p in EXAMPLES} >= {"ade20k_spikformer_fcn", "ade20k_sdt_fcn",
+                                          "coco_spikingresformer_faster_rcnn"}

@@ -73,7 +73,8 @@ def _strip(result: dict) -> dict:
     return r
 
 
-def test_segmentation_run_is_deterministic_resumable_and_counts_the_head(tmp_path: Path) -> None:
+def test_segmentation_run_is_deterministic_resumable_and_counts_the_head(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     full = train(_seg(tmp_path / "full"))
     assert full["task"] == "segmentation" and full["model"]["head"] == "fpn"
     assert 0.0 <= full["test"]["miou"] <= 1.0 and full["test"]["n"] == 8
@@ -82,6 +83,11 @@ def test_segmentation_run_is_deterministic_resumable_and_counts_the_head(tmp_pat
     assert any(n.startswith("head.") for n in layers)  # the head's neurons are measured
     assert any(n.startswith("backbone.") for n in layers)
     assert full["energy"]["total_pj"] > 0
+    # step energy RUN_DIR rebuilds backbone and head from the run and counts both
+    assert main(["energy", str(tmp_path / "full"), "--json", "--quiet"]) == 0
+    names = [layer["name"] for layer in json.loads(capsys.readouterr().out)["layers"]]
+    assert any(n.startswith("head.") for n in names)
+    assert any(n.startswith("backbone.") for n in names)
     cfg = _seg(tmp_path / "killed")
     assert train(cfg, stop_after=1)["status"] == "stopped"
     resumed = train(cfg, resume=True)

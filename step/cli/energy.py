@@ -102,11 +102,18 @@ def _from_run(args: argparse.Namespace) -> tuple[Any, Any, str, tuple[str, str |
     if args.dataset or args.data_root:
         cfg = RunConfig.parse({**cfg.model_dump(), "dataset": args.dataset or cfg.dataset,
                                "data_root": args.data_root or cfg.data_root})
+    data = load_data(cfg)
     model = step.models.create(cfg.model, cfg.preset, backend=cfg.backend,
                                **{**cfg.model_overrides, **result["model"]["data_overrides"]})
+    if cfg.task != "classification":  # the dense network: backbone and head, all counted
+        from step.tasks import get_task
+
+        model = get_task(cfg.task).wrap(model, cfg, data)
     load_best(run_dir, model)
     title = f"{cfg.model}" + (f".{cfg.preset}" if cfg.preset else "") + f" ({run_dir})"
-    return model, load_data(cfg), title, (cfg.model, cfg.preset)
+    if cfg.task != "classification":
+        title += f" + {result['model']['head']} head"
+    return model, data, title, (cfg.model, cfg.preset)
 
 
 def run(args: argparse.Namespace) -> int:
