@@ -142,3 +142,36 @@ def test_classification_is_unchanged_by_the_task_field(tmp_path: Path) -> None:
     assert cfg.task == "classification"
     result = train(cfg)
     assert "task" not in result and "acc" in result["test"]
+
+
+def test_study_compares_backends_on_miou(tmp_path: Path) -> None:
+    from step.registry import available_backends
+    from step.study import StudyConfig, run_study, write_study
+
+    others = [b for b in ("snntorch", "spikingjelly", "norse") if b in available_backends()]
+    backends = ["reference", *others[:1]]
+    cfg = StudyConfig(task="segmentation", head="fpn", head_channels=8, model="spiking_cnn",
+                      preset="tiny", model_overrides={"T": 2}, dataset="digits_seg",
+                      train_subset=16, eval_subset=8, epochs=1, batch_size=8, seeds=2,
+                      backends=backends, isolate=False, conformance=False,
+                      out=str(tmp_path / "study"))
+    study = run_study(cfg)
+    write_study(tmp_path / "study", study)
+    assert study["metric"] == {"task": "segmentation", "key": "miou", "name": "mIoU"}
+    ref = next(r for r in study["rows"] if r["backend"] == "reference")
+    run = json.loads((Path(ref["runs"][0]) / "result.json").read_text())
+    assert run["task"] == "segmentation"
+    assert ref["acc_per_seed"][0] == run["test"]["miou"]  # the row holds the runs' mIoU
+    assert "test mIoU (mean ± std)" in (tmp_path / "study" / "study.md").read_text()
+    if len(backends) == 2:
+        assert study["paired"]["pairs"]
+
+
+def test_a_dense_study_refuses_a_classification_dataset(tmp_path: Path) -> None:
+    from step.study import StudyConfig, run_study
+
+    cfg = StudyConfig(task="segmentation", dataset="digits", out=str(tmp_path / "s"),
+                      backends=["reference"], isolate=False)
+    with pytest.raises(InputError, match="is for classification, not segmentation"):
+        run_study(cfg)
+    assert not (tmp_path / "s").exists()

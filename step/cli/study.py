@@ -21,7 +21,7 @@ from step.cli.exit_codes import ExitCode
 
 STUDY_FLAGS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "data_root",
                "img_size", "train_subset", "eval_subset", "device", "backends", "seeds", "seed",
-               "out", "jobs", "margin", "as_shipped")
+               "out", "jobs", "margin", "as_shipped", "task", "head", "head_channels")
 
 
 STUDY_DEFAULTS_HELP = {
@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action in p._actions:  # the study's own defaults, not a single run's
         if action.dest in STUDY_DEFAULTS_HELP:
             action.help = STUDY_DEFAULTS_HELP[action.dest]
+    p.add_argument("--task", choices=("classification", "segmentation", "detection"),
+                   help="what every run learns (default classification); a dense study "
+                   "compares mIoU or mAP where accuracy is compared (docs/dense.md)")
+    p.add_argument("--head", help="dense head: fcn or fpn (segmentation), faster_rcnn")
+    p.add_argument("--head-channels", type=int, help="channels of the dense head (default 256)")
     p.add_argument("--backends", help="'all' (default) or a comma-separated list")
     p.add_argument("--seeds", type=int, help="number of seeds (default 5)")
     p.add_argument("--seed", type=int, help="first seed (default 42)")

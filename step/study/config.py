@@ -14,12 +14,12 @@ stay as published.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from step.specs import Spec
-from step.train.config import RunConfig, check_device
+from step.train.config import DENSE_FIELDS, RunConfig, check_device
 
 #: The model overrides a study of (model, preset) uses when it names none (see the docstring).
 DEFAULT_MODEL_OVERRIDES: dict[tuple[str, str | None], dict[str, Any]] = {
@@ -40,6 +40,12 @@ class StudyConfig(Spec):
     model_overrides: dict[str, Any] = Field(
         default_factory=dict, description="model config overrides; unset: the default model's "
         "(DEFAULT_MODEL_OVERRIDES)")
+    task: Literal["classification", "segmentation", "detection"] = Field(
+        "classification", description="what every run learns (step train --task); a dense "
+        "study compares the task's score (mIoU, mAP) where a classification study compares "
+        "accuracy")
+    head: str | None = Field(None, description="dense head (fcn, fpn, faster_rcnn)")
+    head_channels: int = Field(256, ge=1, description="channels of the dense head")
     dataset: str = "digits"
     data_root: str | None = None
     img_size: int | None = None
@@ -73,8 +79,10 @@ class StudyConfig(Spec):
          "as_shipped"})
 
     def run_settings(self) -> dict[str, Any]:
-        """The settings every run shares (JSON-ready): a resumed study must keep them."""
-        return self.model_dump(mode="json", exclude=set(self.REPORT_ONLY))
+        """The settings every run shares (JSON-ready): a resumed study must keep them (a
+        classification study leaves the dense-task fields out, as its runs' identity does)."""
+        dense = set(DENSE_FIELDS) if self.task == "classification" else set()
+        return self.model_dump(mode="json", exclude=set(self.REPORT_ONLY) | dense)
 
     @model_validator(mode="after")
     def _default_model(self) -> StudyConfig:
@@ -95,6 +103,7 @@ class StudyConfig(Spec):
         """The training run of one (backend, seed): everything else is the same for all."""
         return RunConfig.parse({
             "model": self.model, "preset": self.preset, "model_overrides": self.model_overrides,
+            "task": self.task, "head": self.head, "head_channels": self.head_channels,
             "dataset": self.dataset, "data_root": self.data_root, "img_size": self.img_size,
             "train_subset": self.train_subset, "eval_subset": self.eval_subset,
             "backend": backend, "seed": seed, "epochs": self.epochs,

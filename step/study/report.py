@@ -39,9 +39,16 @@ def _conformance(row: dict) -> str:
     return f"{c['status']} ({counts} of {c['cases']} cases on the run's {on} specs)"
 
 
+def metric_name(study: dict, classification: str = "accuracy") -> str:
+    """What the study's accuracy columns hold: accuracy, or a dense task's score (mIoU,
+    mAP: docs/dense.md)."""
+    return study.get("metric", {}).get("name", classification)
+
+
 def table(study: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table, as strings (shared by Markdown and HTML)."""
-    head = ["backend", "version", "status", "test acc (mean ± std)", "per seed", "test loss",
+    head = ["backend", "version", "status", f"test {metric_name(study, 'acc')} (mean ± std)",
+            "per seed", "test loss",
             "firing rate", "s / epoch", "peak mem MB", "support", "conformance",
             "energy / inference (nJ, 45nm)"]
     rows = []
@@ -126,12 +133,12 @@ def _statistics(study: dict) -> list[str]:
     lines = []
     if p:
         lines.append(f"Paired by seed (same initial weights and data order per seed): mean of "
-                     f"the per-seed differences of test accuracy (row's first backend minus "
-                     f"second), its {100 * (1 - p['alpha']):.0f}% t interval, TOST against "
-                     f"±{100 * p['margin']:g} points (--margin), paired t test, the difference "
-                     f"a paired t test finds with power {p['power']:g} at this number of "
-                     "seeds, and McNemar's exact test on the test predictions of each seed "
-                     "(p, then samples only the first / only the second got right).")
+                     f"the per-seed differences of test {metric_name(study)} (row's first "
+                     f"backend minus second), its {100 * (1 - p['alpha']):.0f}% t interval, "
+                     f"TOST against ±{100 * p['margin']:g} points (--margin), paired t test, "
+                     f"the difference a paired t test finds with power {p['power']:g} at this "
+                     "number of seeds, and McNemar's exact test on the test predictions of each "
+                     "seed (p, then samples only the first / only the second got right).")
     lines.append(f"Unpaired spread (not the verdict): {study['spread']['text']}.")
     d = study.get("row_differences") or {}
     if d.get("baseline"):
@@ -249,7 +256,7 @@ def curve_labels(curves: dict[str, dict]) -> dict[str, str]:
     return labels
 
 
-def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
+def draw_curves(fig: Any, curves: dict[str, dict], score: str = "accuracy") -> None:
     """Validation accuracy and training loss per epoch, one line per backend, whole-epoch
     ticks."""
     from matplotlib.ticker import MaxNLocator
@@ -263,7 +270,7 @@ def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
                  "label": labels[b]}
         ax_a.plot(c["epoch"], c["val_acc"], **style)
         ax_l.plot(c["epoch"], c["train_loss"], **style)
-    ax_a.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)")
+    ax_a.set(xlabel="epoch", ylabel=f"validation {score} (mean over seeds)")
     ax_l.set(xlabel="epoch", ylabel="training loss (mean over seeds)")
     for ax in (ax_a, ax_l):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -274,7 +281,8 @@ def draw_curves(fig: Any, curves: dict[str, dict]) -> None:
 
 
 def plot_curves(path: Path, study: dict) -> None:
-    save_figure(path, lambda fig: draw_curves(fig, study["curves"]), figsize=(10, 3.8))
+    save_figure(path, lambda fig: draw_curves(fig, study["curves"], metric_name(study)),
+                figsize=(10, 3.8))
 
 
 def plot_rates(path: Path, study: dict) -> None:

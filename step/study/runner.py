@@ -35,6 +35,7 @@ from step.errors import InputError
 from step.study.config import StudyConfig
 from step.study.sweep import LOG, append_log, read_log, run_key
 from step.study.workers import Workers
+from step.tasks.scores import run_score, score_name
 from step.train.config import RunConfig
 
 #: The settings a study's runs were made with (see :func:`check_out`).
@@ -186,6 +187,10 @@ def run_study(cfg: StudyConfig, progress: bool = False,
     from step.study.summary import summarise
 
     dataset_entry(cfg.dataset)  # a bad name is one line before anything trains
+    if cfg.task != "classification":  # so is a dataset of another task
+        from step.tasks.loop import check_task_data
+
+        check_task_data(cfg.run_config("reference", cfg.seed, cfg.out))
     backends = resolve_backends(cfg)
     specs = role_specs(cfg)
     check_out(cfg, overwrite)
@@ -268,6 +273,8 @@ class _JobBar:
             line = f"{backend} seed {seed}: [red]failed[/] {result['error']}"
         else:
             done = "done before" if result.get("reused") else f"{result['wall_s']:.0f} s"
-            line = f"{backend} seed {seed}: test acc {result['test']['acc']:.4f} ({done})"
+            task = result.get("task", "classification")
+            score = "acc" if task == "classification" else score_name(task)
+            line = f"{backend} seed {seed}: test {score} {run_score(result):.4f} ({done})"
         self.progress.console.print(line)
         self.progress.advance(self.task)

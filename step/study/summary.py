@@ -17,6 +17,7 @@ import statistics
 from typing import Any
 
 from step.study.config import StudyConfig
+from step.tasks.scores import run_score, score_key, score_name, val_score
 
 MEMORY_METHOD = ("resource.getrusage(RUSAGE_SELF).ru_maxrss after training minus before, in "
                  "a process of its own per run (forked from a server that holds torch and step, "
@@ -99,11 +100,11 @@ def backend_row(name: str, runs: list[dict], support: dict, skipped: str | None,
     row["status"] = "ok" if ok and not failed else ("failed" if not ok else "partial")
     if failed:
         row["reason"] = "; ".join(f"seed {r['seed']}: {r['error']}" for r in failed)
-    acc = [r["test"]["acc"] for r in ok]
+    acc = [run_score(r) for r in ok]  # accuracy, or a dense task's score (tasks.scores)
     row.update(
         seeds=[r["seed"] for r in ok], acc_per_seed=acc, acc=_stats(acc),
         reused_seeds=[r["seed"] for r in ok if r.get("reused")],
-        loss=_mean([r["test"]["loss"] for r in ok]),
+        loss=_mean([r["test"].get("loss") for r in ok]),
         firing_rate=_mean([r["firing_rates"]["mean"] for r in ok]),
         time_per_epoch_s=_mean([r["time_per_epoch_s"] for r in ok]),
         peak_memory_mb=_mean([r["memory"]["peak_delta_mb"] for r in ok]),
@@ -158,7 +159,7 @@ def paired_verdict(cfg: StudyConfig, rows: list[dict],
     trained = [r["backend"] for r in rows if r["status"] in ("ok", "partial")
                and "+" not in r["backend"]]
     ok = {b: [r for r in runs[b] if "error" not in r] for b in trained}
-    acc = {b: {r["seed"]: r["test"]["acc"] for r in rs} for b, rs in ok.items()}
+    acc = {b: {r["seed"]: run_score(r) for r in rs} for b, rs in ok.items()}
     predictions = {b: {r["seed"]: r["test"]["predictions"] for r in rs
                        if "predictions" in r["test"]} for b, rs in ok.items()}
     labels = {r["seed"]: r["test"]["labels"] for rs in ok.values() for r in rs
@@ -201,8 +202,8 @@ def quirk_attribution(cfg: StudyConfig, rows: list[dict],
         preds = {s: (v[s]["test"]["predictions"], c[s]["test"]["predictions"],
                      c[s]["test"]["labels"]) for s in set(v) & set(c)
                  if "predictions" in v[s]["test"] and "predictions" in c[s]["test"]}
-        cmp = compare_paired({s: r["test"]["acc"] for s, r in v.items()},
-                             {s: r["test"]["acc"] for s, r in c.items()},
+        cmp = compare_paired({s: run_score(r) for s, r in v.items()},
+                             {s: run_score(r) for s, r in c.items()},
                              margin=cfg.margin / 100, predictions=preds or None)
         entry.update(cmp)
         entry["firing_rate"] = row.get("firing_rate")
@@ -266,7 +267,8 @@ def curves(runs: dict[str, list[dict]]) -> dict[str, dict[str, list[float]]]:
         n = min(len(r["history"]) for r in ok)
         out[b] = {
             "epoch": list(range(1, n + 1)),
-            "val_acc": [statistics.fmean(r["history"][e]["val_acc"] for r in ok) for e in range(n)],
+            "val_acc": [statistics.fmean(val_score(r, r["history"][e]) for r in ok)
+                        for e in range(n)],
             "train_loss": [statistics.fmean(r["history"][e]["train_loss"] for r in ok)
                            for e in range(n)],
         }
@@ -305,7 +307,11 @@ def summarise(cfg: StudyConfig, backends: list[str], specs: dict, support: dict,
         for seed, fp in zip(r.get("seeds", []), r.get("initial_weights", []), strict=True):
             by_seed.setdefault(seed, set()).add(fp)
     first = next((r for rs in runs.values() for r in rs if "error" not in r), None)
+    metric = ({} if cfg.task == "classification" else  # the acc columns hold the task's score
+              {"metric": {"task": cfg.task, "key": score_key(cfg.task),
+                          "name": score_name(cfg.task)}})
     return {
+        **metric,
         "config": cfg.model_dump(),
         "neuron_specs": {role: s.model_dump() for role, s in specs.items()},
         "model": first["model"] if first else None,

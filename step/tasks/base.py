@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from step.data import DataSplits, SampleSet, batches
 from step.errors import InputError
+from step.tasks.scores import score_key
 from step.train.config import TASK_HEADS, RunConfig
 
 
@@ -45,7 +46,7 @@ class Segmentation(DenseTask):
     as mmsegmentation's ``CrossEntropyLoss``); mIoU (classes present in the prediction or the
     labels of the split, averaged) and pixel accuracy from torchmetrics, over the whole split."""
 
-    name, score = "segmentation", "miou"
+    name, score = "segmentation", score_key("segmentation")
 
     def wrap(self, backbone: nn.Module, cfg: RunConfig, data: DataSplits) -> nn.Module:
         from step.models.heads import segmentation_net
@@ -90,7 +91,7 @@ class Detection(DenseTask):
     box regression), summed; COCO mAP over IoU 0.50:0.95 (and at 0.50) from torchmetrics'
     ``MeanAveragePrecision`` on pycocotools."""
 
-    name, score = "detection", "map"
+    name, score = "detection", score_key("detection")
 
     def wrap(self, backbone: nn.Module, cfg: RunConfig, data: DataSplits) -> nn.Module:
         from step.models.heads import faster_rcnn

@@ -17,6 +17,9 @@ from step.specs import Spec, apply_assignments, load_mapping
 TASK_HEADS: dict[str, tuple[str, ...]] = {
     "classification": (), "segmentation": ("fcn", "fpn"), "detection": ("faster_rcnn",)}
 
+#: The run-config fields of the dense tasks (left out of a classification run's identity).
+DENSE_FIELDS = ("task", "head", "head_channels")
+
 
 class RunConfig(Spec):
     """Everything that decides a training run's result (``out``/``resume`` only say where/how)."""
@@ -68,8 +71,13 @@ class RunConfig(Spec):
         return self
 
     def identity(self) -> dict[str, Any]:
-        """The fields that decide the result (everything but where it is written)."""
-        return self.model_dump(exclude={"out"})
+        """The fields that decide the result (everything but where it is written).
+
+        A classification run leaves the dense-task fields out: they decide nothing there, and
+        run hashes, resumed checkpoints and finished runs from before they existed still match.
+        """
+        dense = set(DENSE_FIELDS) if self.task == "classification" else set()
+        return self.model_dump(exclude={"out", *dense})
 
 
 def check_device(name: str) -> str:
