@@ -35,7 +35,8 @@ def add_run_flags(p: argparse.ArgumentParser, *, with_backend: bool = True) -> N
     p.add_argument("--preset", help="model preset (default: the model's default)")
     p.add_argument("--dataset", help="dataset name: digits, digits_events, digits_seq, "
                    "digits_pseq, cifar10, cifar10_seq, cifar100, mnist_seq, mnist_pseq, "
-                   "nmnist, cifar10dvs, dvsgesture")
+                   "nmnist, cifar10dvs, dvsgesture; dense tasks: digits_seg, ade20k, "
+                   "voc_seg, digits_det, coco")
     if with_backend:
         p.add_argument("--backend", help="backend that builds the neurons (default reference)")
     p.add_argument("--epochs", type=int, help="training epochs (default 10)")

@@ -5,7 +5,8 @@ Embedded (no download): ``digits`` (static), ``digits_events`` (saccade ON/OFF f
 ``cifar100`` (python pickle batches), ``cifar10_seq`` (sCIFAR10: CIFAR-10 as pixel
 sequences), ``mnist_seq``, ``mnist_pseq`` (IDX files), ``nmnist``,
 ``cifar10dvs``, ``dvsgesture`` (through tonic, optional). A missing folder is one line saying
-what to download and where to put it.
+what to download and where to put it. Dense tasks (docs/dense.md): ``digits_seg`` and
+``digits_det`` (embedded), ``ade20k``, ``voc_seg`` and ``coco`` (from a folder).
 """
 
 from step.data._base import (
