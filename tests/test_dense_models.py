@@ -16,6 +16,7 @@ import torch
 import step.models as models
 from step.errors import InputError
 from step.models.heads import BackboneMaps, segmentation_net
+from step.nn import NeuronModule
 from step.registry import available_backends, get_backend
 from step.support import Level
 
@@ -117,6 +118,8 @@ def test_dense_nets_compute_the_same_on_every_conforming_backend(backend: str) -
         net = segmentation_net(_tiny("qkformer", b, T=2), "fpn", channels=8, num_classes=4)
         torch.manual_seed(4)
         body = BackboneMaps(net.backbone, out_channels=8)
+        neurons = [m for m in net.modules() if isinstance(m, NeuronModule)]
+        assert neurons and all(m.backend_name == b for m in neurons)  # heads too, no fallback
         with torch.no_grad():
             outs[b] = (net.eval()(x), body.eval()(x)["0"])
     assert (outs["reference"][0] - outs[backend][0]).abs().max() <= 1e-5
