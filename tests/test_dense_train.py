@@ -54,6 +54,14 @@ def test_coco_map_is_one_for_exact_boxes_and_zero_for_wrong_labels() -> None:
     assert task.evaluate(_Fixed(exact), data, cfg, 3)["map"] == pytest.approx(1.0)
     wrong = [{**exact[0], "labels": torch.tensor([2, 1])}]
     assert task.evaluate(_Fixed(wrong), data, cfg, 3)["map"] == pytest.approx(0.0)
+    # one box of 10 x 10 against a prediction of 10 x 6.2 inside it: IoU 0.62, a match at
+    # the thresholds 0.50, 0.55, 0.60 of the ten 0.50:0.95, so mAP 3/10, mAP@0.5 1, @0.75 0
+    one = DetectionSet(torch.zeros(1, 1, 32, 32), [{"boxes": torch.tensor([[0.0, 0, 10, 10]]),
+                                                    "labels": torch.tensor([1])}])
+    shifted = [{"boxes": torch.tensor([[0.0, 0, 10, 6.2]]), "scores": torch.tensor([0.9]),
+                "labels": torch.tensor([1])}]
+    res = task.evaluate(_Fixed(shifted), one, cfg, 2)
+    assert (res["map"], res["map_50"], res["map_75"]) == pytest.approx((0.3, 1.0, 0.0))
 
 
 def _seg(out: Path, **kw: object) -> RunConfig:
@@ -78,7 +86,10 @@ def test_segmentation_run_is_deterministic_resumable_and_counts_the_head(
     full = train(_seg(tmp_path / "full"))
     assert full["task"] == "segmentation" and full["model"]["head"] == "fpn"
     assert 0.0 <= full["test"]["miou"] <= 1.0 and full["test"]["n"] == 8
-    assert full["selection"]["best_epoch"] in (1, 2)
+    # the rule, by hand: highest val mIoU, then lowest val loss, then earliest
+    rows = full["history"]
+    best = min(rows, key=lambda r: (-r["val_miou"], r["val_loss"], r["epoch"]))
+    assert full["selection"]["best_epoch"] == best["epoch"]
     layers = full["firing_rates"]["layers"]
     assert any(n.startswith("head.") for n in layers)  # the head's neurons are measured
     assert any(n.startswith("backbone.") for n in layers)
@@ -175,3 +186,17 @@ def test_a_dense_study_refuses_a_classification_dataset(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is for classification, not segmentation"):
         run_study(cfg)
     assert not (tmp_path / "s").exists()
+
+
+def test_selection_rule_highest_score_then_lowest_loss_then_earliest() -> None:
+    from step.tasks.loop import _better
+
+    seg = get_task("segmentation")
+    best = {"epoch": 1, "val_miou": 0.30, "val_loss": 0.5}
+    assert _better(seg, {"miou": 0.31, "loss": 0.9}, best)
+    assert not _better(seg, {"miou": 0.29, "loss": 0.1}, best)
+    assert _better(seg, {"miou": 0.30, "loss": 0.4}, best)
+    assert not _better(seg, {"miou": 0.30, "loss": 0.5}, best)  # a tie keeps the earlier
+    det = get_task("detection")  # no validation loss; an undefined mAP loses to any
+    assert _better(det, {"map": 0.0}, {"epoch": 1, "val_map": None})
+    assert not _better(det, {"map": 0.2}, {"epoch": 1, "val_map": 0.2})
