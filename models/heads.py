@@ -173,7 +173,11 @@ def faster_rcnn(backbone: SpikingModel, num_classes: int, fpn_channels: int) -> 
     not resized or normalised by the detector (``min_size = max_size`` = the backbone's
     ``img_size``, mean 0, std 1): the data is already at the size the backbone was built for.
     Anchors: one size per FPN level, 4x the level's stride (the first level's stride at least
-    4 pixels), ratios 0.5, 1, 2.
+    4 pixels), ratios 0.5, 1, 2. Sampling follows the image area: torchvision's defaults (2000
+    RPN proposals kept in training, 1000 in testing, 512 sampled RoIs per image) hold from
+    512 x 512 up and shrink with the area below it (a 32 x 32 canvas: 100 / 50 proposals, 64
+    RoIs), as a few hundred anchors and three objects need no more; at the defaults, RoI
+    sampling and NMS took 2/3 of a training step on 32 x 32 canvases.
     """
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -188,10 +192,20 @@ def faster_rcnn(backbone: SpikingModel, num_classes: int, fpn_channels: int) -> 
     roi = MultiScaleRoIAlign(body.names, output_size=7, sampling_ratio=2)
     size, chans = backbone.config.img_size, backbone.config.in_channels
     hidden = 4 * fpn_channels  # torchvision's 1024 for its 256-channel FPN
+    area = min(1.0, (size / 512) ** 2)
+
+    def scaled(default: int, least: int) -> int:
+        return max(least, round(default * area))
+
+    sampling = {"rpn_pre_nms_top_n_train": scaled(2000, 100),
+                "rpn_post_nms_top_n_train": scaled(2000, 100),
+                "rpn_pre_nms_top_n_test": scaled(1000, 50),
+                "rpn_post_nms_top_n_test": scaled(1000, 50),
+                "box_batch_size_per_image": scaled(512, 64)}
     model = FasterRCNN(body, rpn_anchor_generator=anchors, box_roi_pool=roi,
                        box_head=TwoMLPHead(fpn_channels * 7 * 7, hidden),
                        box_predictor=FastRCNNPredictor(hidden, num_classes),
                        min_size=size, max_size=size, image_mean=[0.0] * chans,
-                       image_std=[1.0] * chans, size_divisible=1)
+                       image_std=[1.0] * chans, size_divisible=1, **sampling)
     model.config = backbone.config
     return model
