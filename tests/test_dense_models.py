@@ -144,3 +144,31 @@ def test_published_dense_configurations_are_complete(path: Path) -> None:
 def test_the_examples_are_there() -> None:
     assert {p.stem for p in EXAMPLES} >= {"ade20k_spikformer_fcn", "ade20k_sdt_fcn",
                                           "coco_spikingresformer_faster_rcnn"}
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_one_training_step_of_each_dense_task_on_every_backend(backend: str) -> None:
+    from step.data import load_dataset
+    from step.models.heads import faster_rcnn
+
+    kw: dict[str, object] = {"T": 2, "img_size": 32}
+    s = get_backend(backend).neuron_support(models.get_config("spiking_cnn", "tiny").neuron)
+    if s.gradient is Level.UNSUPPORTED:  # the preset's atan (Norse has none): sigmoid(4)
+        kw["surrogate"] = {"kind": "sigmoid", "alpha": 4.0}
+        s = get_backend(backend).neuron_support(
+            models.get_config("spiking_cnn", "tiny", **kw).neuron)
+    if s.forward is Level.UNSUPPORTED or s.gradient is Level.UNSUPPORTED:
+        pytest.skip(f"{backend} cannot train spiking_cnn's neurons: {s.forward_how}; "
+                    f"{s.gradient_how}")
+    det = load_dataset("digits_det")
+    x, targets = det.train.get_batch(torch.arange(2))
+    masks = load_dataset("digits_seg").train.get_batch(torch.arange(2))[1]
+    seg = segmentation_net(_tiny("spiking_cnn", backend, **kw), "fpn", 8, 11)
+    loss = torch.nn.functional.cross_entropy(seg(x), masks)
+    detector = faster_rcnn(_tiny("spiking_cnn", backend, **kw), 11, 8).train()
+    loss = loss + sum(detector(list(x), targets).values())
+    loss.backward()
+    assert torch.isfinite(loss)
+    for net in (seg, detector):
+        first_conv = next(p for n, p in net.named_parameters() if "stages.0" in n)
+        assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0

@@ -153,6 +153,7 @@ def test_classification_is_unchanged_by_the_task_field(tmp_path: Path) -> None:
     assert cfg.task == "classification"
     result = train(cfg)
     assert "task" not in result and "acc" in result["test"]
+    assert not {"task", "head", "head_channels"} & set(result["config"])  # as before
 
 
 def test_study_compares_backends_on_miou(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_serializer, model_validator
 
 from step.specs import Spec, apply_assignments, load_mapping
 
@@ -17,8 +17,15 @@ from step.specs import Spec, apply_assignments, load_mapping
 TASK_HEADS: dict[str, tuple[str, ...]] = {
     "classification": (), "segmentation": ("fcn", "fpn"), "detection": ("faster_rcnn",)}
 
-#: The run-config fields of the dense tasks (left out of a classification run's identity).
+#: The run-config fields of the dense tasks (left out of a classification config's dump).
 DENSE_FIELDS = ("task", "head", "head_channels")
+
+
+def without_dense(data: dict[str, Any], task: str) -> dict[str, Any]:
+    """``data`` without :data:`DENSE_FIELDS` when ``task`` is classification."""
+    if task != "classification":
+        return data
+    return {k: v for k, v in data.items() if k not in DENSE_FIELDS}
 
 
 class RunConfig(Spec):
@@ -70,14 +77,16 @@ class RunConfig(Spec):
             raise ValueError(f"head {self.head!r} does not fit task {self.task}: {fix}")
         return self
 
-    def identity(self) -> dict[str, Any]:
-        """The fields that decide the result (everything but where it is written).
+    @model_serializer(mode="wrap")
+    def _classification_as_before(self, handler: Any) -> dict[str, Any]:
+        # A classification config serialises without the dense-task fields: they decide
+        # nothing there, and result.json, run hashes, resumed checkpoints and finished runs
+        # from before they existed stay exactly as they were.
+        return without_dense(handler(self), self.task)
 
-        A classification run leaves the dense-task fields out: they decide nothing there, and
-        run hashes, resumed checkpoints and finished runs from before they existed still match.
-        """
-        dense = set(DENSE_FIELDS) if self.task == "classification" else set()
-        return self.model_dump(exclude={"out", *dense})
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the result (everything but where it is written)."""
+        return self.model_dump(exclude={"out"})
 
 
 def check_device(name: str) -> str:
