@@ -121,11 +121,9 @@ def dense_info(backbone: nn.Module) -> list[FeatureInfo]:
     """The backbone's feature maps, or one line saying it has none."""
     info = getattr(backbone, "feature_info", None) or []
     if not info:
-        name = getattr(backbone, "config", None)
-        raise InputError(f"model {type(backbone).__name__} has no spatial feature maps "
-                         f"({'no feature_info' if name is None else 'no token grid'}): dense "
-                         "tasks need a backbone with one (spikformer, sdt, spikingformer, "
-                         "qkformer, spikingresformer, spiking_cnn)")
+        raise InputError(f"model {type(backbone).__name__} has no spatial feature maps (no "
+                         "token grid): dense tasks need a backbone with one (spikformer, sdt, "
+                         "spikingformer, qkformer, spikingresformer, spiking_cnn)")
     return list(info)
 
 
