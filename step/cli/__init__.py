@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return ExitCode.USAGE_ERROR
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # to relaunch (torchrun)
     try:
         return int(args.run(args))
     except StepError as err:
