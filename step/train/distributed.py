@@ -74,9 +74,10 @@ class Distributed:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [torch.cuda.current_device()] if device.startswith("cuda") else None
-        # find_unused_parameters: a model may hold a parameter a forward does not reach
-        # (a learnable threshold of a layer skipped by the config); DDP would hang on it.
-        return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
+        # static_graph: the same parameters take part in every step; DDP then also copes with
+        # a parameter no forward reaches (what find_unused_parameters does, without searching
+        # the autograd graph at every step)
+        return DistributedDataParallel(model, device_ids=ids, static_graph=True)
 
     def shards(self, order: Tensor, batch_size: int) -> Iterator[tuple[Tensor, int]]:
         """``(indices of this rank's shard, size of the global batch)`` for each global batch."""
@@ -196,7 +197,10 @@ def launch(argv: list[str], nproc: int, device: str) -> int:
                              f"per process), torch sees {count}: use --nproc {max(count, 1)}")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
            f"--nproc-per-node={nproc}", "-m", "step", *_without_nproc(argv)]
-    return subprocess.call(cmd)
+    env = dict(os.environ)
+    # torchrun would set 1 thread per process and print a banner saying so; share the cores
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    return subprocess.call(cmd, env=env)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:
