@@ -21,6 +21,11 @@ which mixes uint8 pixels (rounded) before normalising and erases after mixing; t
 prefetcher (used here, a plain tensor pipeline) erases inside the per-image transform and mixes
 normalised tensors.
 
+Pillow 13 refuses to posterize to 0 bits, which timm (1.0.31) asks for when RandAugment's
+magnitude reaches 10 (with ``mstd0.4`` around 9: one posterize in about 160); earlier Pillow, the
+one STEP ran with, turned it into a black image. :func:`train_transform` gives timm's posterize
+ops exactly that earlier behaviour (:func:`posterize_as_before_pillow13`) instead of crashing.
+
 Determinism: every random draw of an image's augmentation (python ``random``, numpy, torch) is
 seeded from (seed, epoch, sample index), and every mixup draw from (seed, epoch, batch, rank);
 the outside random states are restored afterwards. An augmented epoch is therefore a function
@@ -127,11 +132,34 @@ def _timm() -> Any:
 def train_transform(aug: AugmentSpec, input_size: tuple[int, int, int]) -> Callable:
     """timm's training pipeline for PIL images: crop, flip, RandAugment, normalise, erase."""
     timm = _timm()
-    return timm.data.create_transform(
+    transform = timm.data.create_transform(
         input_size=input_size, is_training=True, scale=aug.scale, ratio=aug.ratio,
         hflip=aug.hflip, vflip=0.0, color_jitter=0.0, auto_augment=aug.rand_augment,
         interpolation=aug.interpolation, mean=aug.mean, std=aug.std,
         re_prob=aug.random_erasing, re_mode=aug.erasing_mode, re_count=1)
+    for op in _augment_ops(transform):
+        if op.name.startswith("Posterize"):
+            op.aug_fn = posterize_as_before_pillow13
+    return transform
+
+
+def posterize_as_before_pillow13(img: Any, bits_to_keep: int, **kw: Any) -> Any:
+    """timm's posterize, with 0 bits kept giving a black image as Pillow did before 13."""
+    from timm.data.auto_augment import posterize
+
+    if bits_to_keep <= 0:
+        return img.point(lambda _: 0)  # Pillow < 13: mask ~(2**8 - 1) zeroes every value
+    return posterize(img, bits_to_keep, **kw)
+
+
+def _augment_ops(transform: Any) -> Iterator[Any]:
+    """timm's AugmentOp objects inside a composed transform (RandAugment's ops)."""
+    from timm.data.auto_augment import AugmentOp
+
+    for t in getattr(transform, "transforms", [transform]):
+        for op in getattr(t, "ops", []):
+            if isinstance(op, AugmentOp):
+                yield op
 
 
 def eval_transform(aug: AugmentSpec, input_size: tuple[int, int, int]) -> Callable:
