@@ -153,8 +153,12 @@ def test_mixup_mixes_each_image_with_the_mirrored_one():
     torch.testing.assert_close(mixed[0], lam * x[0] + (1 - lam) * x[3], rtol=0, atol=1e-6)
     torch.testing.assert_close(mixed[1], lam * x[1] + (1 - lam) * x[2], rtol=0, atol=1e-6)
     torch.testing.assert_close(target.sum(1), torch.ones(4))
-    again, _ = mixer(x.clone(), y, epoch=0, batch=0)
-    assert torch.equal(again, mixed)  # seeded by (seed, epoch, batch, rank)
+    for outside in (1, 2):  # seeded by (seed, epoch, batch, rank), not by numpy's state
+        np.random.seed(outside)
+        again, _ = mixer(x.clone(), y, epoch=0, batch=0)
+        assert torch.equal(again, mixed)
+    other, _ = mixer(x.clone(), y, epoch=0, batch=1)
+    assert not torch.equal(other, mixed)
     off, soft = mixer(x.clone(), y, epoch=2, batch=0)  # mixing ends at mix_off_epoch
     assert torch.equal(off, x)
     assert soft[0, 0] == pytest.approx(0.91) and soft[0, 1] == pytest.approx(0.01)
