@@ -101,6 +101,10 @@ def test_a_batch_too_small_to_share_is_one_line():
     with pytest.raises(InputError, match="need at least 4 samples"):
         ddp.check_split(n_train=33, batch_size=32, world=4)  # last batch holds 1 sample
     ddp.check_split(n_train=36, batch_size=32, world=4)
+    with pytest.raises(InputError, match="multiple of 4"):
+        ddp.check_mix_batches(batch_size=6, world=2, mixes=True)  # shares of 3 cannot pair
+    ddp.check_mix_batches(batch_size=6, world=2, mixes=False)
+    ddp.check_mix_batches(batch_size=8, world=2, mixes=True)
     with pytest.raises(InputError, match="GPUs only"):
         ddp.check_sync_bn(True, "cpu", 2)
     assert ddp._without_nproc(["train", "--nproc", "2", "--nproc=3", "--epochs", "1"]) == [
@@ -108,7 +112,9 @@ def test_a_batch_too_small_to_share_is_one_line():
 
 
 def test_nproc_checks_before_launching(tmp_path: Path, capsys):
-    assert main(["train", "--nproc", "0", "--out", str(tmp_path / "x")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--nproc must be at least 1" in err
+    for args, says in ((["--nproc", "0"], "--nproc must be at least 1"),
+                       (["--nproc", "2", "--sync-bn"], "SyncBatchNorm runs on GPUs only")):
+        assert main(["train", *args, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
     assert not (tmp_path / "x").exists()

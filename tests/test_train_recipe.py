@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image  # matplotlib's dependency, so always there
 
-pytest.importorskip("timm")
+from step.cli import main
+from step.errors import SpecError
+from step.train import RunConfig, recipe, train
+from step.train.loop import _schedule
 
-from PIL import Image  # noqa: E402  (timm brings Pillow)
-
-from step.cli import main  # noqa: E402
-from step.errors import SpecError  # noqa: E402
-from step.train import RunConfig, train  # noqa: E402
-from step.train import recipe  # noqa: E402
-from step.train.loop import _schedule  # noqa: E402
+pytest.importorskip("timm")  # the recipe's extra (step-snn[recipe])
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     elif launches(args):  # checked above, in this one process; torchrun runs the rest
         from step.train.distributed import launch
 
-        return launch(getattr(args, "argv", None) or [], args.nproc, cfg.device)
+        return launch(getattr(args, "argv", None) or [], args.nproc, cfg)
     else:
         result = train(cfg, resume=args.resume, progress=not args.quiet,
                        stop_after=args.stop_after)

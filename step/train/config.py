@@ -31,7 +31,8 @@ class RunConfig(Spec):
     train_subset: int | None = Field(None, ge=1, description="use the first N training samples")
     eval_subset: int | None = Field(None, ge=1, description="use the first N val/test samples")
     epochs: int = Field(10, ge=1, description="training epochs")
-    batch_size: int = Field(64, ge=1, description="training batch size")
+    batch_size: int = Field(64, ge=1, description="training batch size (the global batch, "
+                            "split over the processes of a DDP run)")
     eval_batch_size: int = Field(256, ge=1, description="batch size of val/test evaluation")
     lr: float = Field(5e-3, gt=0, description="peak learning rate (AdamW)")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")

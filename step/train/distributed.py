@@ -162,6 +162,14 @@ def check_split(n_train: int, batch_size: int, world: int) -> None:
                          "use fewer processes")
 
 
+def check_mix_batches(batch_size: int, world: int, mixes: bool) -> None:
+    """timm's mixup pairs the images of a batch: each process's share must be even."""
+    if mixes and batch_size % (2 * world):
+        each = "" if world == 1 else f" over {world} processes"
+        raise InputError(f"mixup pairs the images of a batch, so --batch-size {batch_size}"
+                         f"{each} must split into even shares: use a multiple of {2 * world}")
+
+
 def check_sync_bn(sync_bn: bool, device: str, world: int) -> None:
     """SyncBatchNorm is GPU-only in torch: say so before training, not at the first batch."""
     if sync_bn and world > 1 and not device.startswith("cuda"):
@@ -181,15 +189,19 @@ def _mix(seed: int, epoch: int, rank: int, what: str) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
-def launch(argv: list[str], nproc: int, device: str) -> int:
+def launch(argv: list[str], nproc: int, cfg: Any) -> int:
     """Run ``step <argv>`` under torchrun with ``nproc`` processes; its exit code.
 
+    What can be checked without the data is checked here, once, before any process starts.
     ``--nproc`` is taken out of the arguments (the children are already distributed);
     ``--standalone`` lets torchrun pick a free port on this machine.
     """
     import subprocess
     import sys
 
+    device = cfg.device
+    check_sync_bn(cfg.sync_bn, device, nproc)
+    check_mix_batches(cfg.batch_size, nproc, cfg.augment is not None and cfg.augment.mixes)
     if device.startswith("cuda"):
         count = torch.cuda.device_count()
         if count < nproc:

@@ -128,6 +128,8 @@ def _train(cfg: RunConfig, dist: Distributed, *, resume: bool, progress: bool,
     overrides = data_overrides(cfg, data)
     distributed.check_sync_bn(cfg.sync_bn, cfg.device, dist.world_size)
     distributed.check_split(len(data.train), cfg.batch_size, dist.world_size)
+    distributed.check_mix_batches(cfg.batch_size, dist.world_size,
+                                  cfg.augment is not None and cfg.augment.mixes)
     model, init = build_model(cfg, overrides)
     model = distributed.convert_sync_bn(model, cfg.sync_bn, dist.world_size)
     net = dist.wrap(model, device=cfg.device)

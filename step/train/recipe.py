@@ -39,14 +39,16 @@ import hashlib
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
 from pydantic import Field
-from torch import Tensor
 
 from step.errors import InputError
 from step.specs import Spec
+
+if TYPE_CHECKING:  # torch is imported where it is used: a run config must not need it
+    import torch
+    from torch import Tensor
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
@@ -178,6 +180,8 @@ class PipelineImages:
     """
 
     def __init__(self, x: Tensor, y: Tensor, transform: Callable, seed: int | None) -> None:
+        import torch
+
         if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
             raise InputError("image augmentation needs RGB images stored as bytes [N, 3, H, W] "
                              "(cifar10, cifar100): this dataset is not one")
@@ -195,6 +199,7 @@ class PipelineImages:
         self.epoch = epoch
 
     def get_batch(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        import torch
         from PIL import Image
 
         images = []
@@ -257,6 +262,8 @@ class Mixer:
 
 def train_criterion(aug: AugmentSpec | None, label_smoothing: float) -> torch.nn.Module:
     """Soft-target cross-entropy when batches are mixed (timm's), else smoothed cross-entropy."""
+    import torch
+
     if aug is not None and aug.mixes:
         return _timm().loss.SoftTargetCrossEntropy()
     return torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -271,6 +278,8 @@ def timm_cosine_lrs(*, lr: float, epochs: int, cooldown_epochs: int, warmup_epoc
     Built with ``create_scheduler_v2(sched="cosine", num_epochs=epochs - cooldown_epochs,
     ...)`` on a throw-away optimiser and read through its public ``step(epoch)``.
     """
+    import torch
+
     timm = _timm()
     probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     sched, total = timm.scheduler.create_scheduler_v2(
@@ -301,6 +310,7 @@ def mix_seed(*parts: object) -> int:
 
 def _seed_all(seed: int) -> None:
     import numpy as np
+    import torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -311,6 +321,7 @@ def _seed_all(seed: int) -> None:
 def _restored_rngs() -> Iterator[None]:
     """Draw freely inside; python's, numpy's and torch's CPU random states are put back."""
     import numpy as np
+    import torch
 
     py, nps = random.getstate(), np.random.get_state()
     with torch.random.fork_rng(devices=[]):
