@@ -194,8 +194,10 @@ def launch(argv: list[str], nproc: int, cfg: Any) -> int:
 
     What can be checked without the data is checked here, once, before any process starts.
     ``--nproc`` is taken out of the arguments (the children are already distributed);
-    ``--standalone`` lets torchrun pick a free port on this machine.
+    torchrun runs with ``--standalone`` (a free port on this machine), see
+    :mod:`step.train._torchrun`.
     """
+    import json
     import subprocess
     import sys
 
@@ -207,8 +209,8 @@ def launch(argv: list[str], nproc: int, cfg: Any) -> int:
         if count < nproc:
             raise InputError(f"--nproc {nproc} with --device {device} needs {nproc} GPUs (one "
                              f"per process), torch sees {count}: use --nproc {max(count, 1)}")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc-per-node={nproc}", "-m", "step", *_without_nproc(argv)]
+    cmd = [sys.executable, "-m", "step.train._torchrun", str(nproc),
+           json.dumps(_without_nproc(argv))]
     env = dict(os.environ)
     # torchrun would set 1 thread per process and print a banner saying so; share the cores
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
