@@ -256,9 +256,10 @@ def _train_epoch(net: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimize
     for k, (index, n_global) in enumerate(kit.dist.shards(order, cfg.batch_size)):
         x, y = next(batches(data.train, len(index), time_first=data.time_first, order=index))
         x, y = x.to(cfg.device), y.to(cfg.device)
-        target = y if kit.mixer is None else None
-        if kit.mixer is not None:
+        if kit.mixer is not None:  # mixed images, soft targets; accuracy stays on y
             x, target = kit.mixer(x, y, epoch, k)
+        else:
+            target = y
         optimizer.zero_grad(set_to_none=True)
         with autocast(cfg.device, cfg.amp):
             logits = net(x)
