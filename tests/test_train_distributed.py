@@ -9,6 +9,7 @@ batch's by design (SyncBatchNorm is GPU-only in torch), see step.train.distribut
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -60,7 +61,11 @@ def test_two_gloo_processes_match_one_process(one_process, tmp_path: Path, capsy
     out1, r1 = one_process
     assert r1["firing_rates"]["mean"] > 0.01  # spikes happen: the check is not on silence
     out2 = tmp_path / "two"
-    assert main(["train", "--nproc", "2", *cli_args(out2, tmp_path)]) == 0
+    # --log reaches the ranks (torchrun's own parser would take it for its --log-dir)
+    log = ["--log", "tensorboard"] if importlib.util.find_spec("tensorboard") else []
+    assert main(["train", "--nproc", "2", *cli_args(out2, tmp_path), *log]) == 0
+    if log:  # rank 0 alone writes
+        assert len(list((out2 / "tensorboard").glob("events.out.tfevents.*"))) == 1
     r2 = json.loads((out2 / "result.json").read_text())
     assert r2["distributed"]["world_size"] == 2 and r2["distributed"]["backend"] == "gloo"
     assert "distributed" not in r1

@@ -30,6 +30,11 @@ that draw nothing at random.
 Rank 0 alone evaluates validation and test, writes checkpoints (atomically, as in one process)
 and the result; the other ranks learn whether to stop from rank 0. A checkpoint holds the
 unwrapped model, so ``--resume`` works with any number of processes.
+
+Run by hand, ``torchrun ... -m step train ARGS`` passes every flag of ``step train`` through
+except ``--log``: torchrun's argparse takes it for an abbreviation of its own ``--log-dir`` and
+stops. Write ``log: tensorboard`` in the ``--config`` file there; ``step train --nproc N`` hands
+all flags over untouched (:mod:`step.train._torchrun`).
 """
 
 from __future__ import annotations
