@@ -52,6 +52,8 @@ SMALL: dict[str, dict[str, Any]] = {
     "qkformer": dict(img_size=32, embed_dim=32, num_heads=8, depths=[1, 1, 1], T=2),
     "spikingresformer": dict(img_size=16, planes=[8, 16, 32], num_heads=[1, 2, 4],
                              patch_sizes=[4, 2, 1], layers=[1, 1, 1], group_size=8, T=2),
+    # the code hard-codes 64 tokens in its head (32x32 images, patch 4)
+    "sglformer": dict(img_size=32, embed_dim=24, num_heads=2, depth=1, T=2),
     # the code hard-codes T = 4 and an 8x8 token grid (32x32 images, patch 4)
     "spikformer_semm": dict(img_size=32, embed_dim=32, depth=1, num_experts=2, expert_dim=8,
                             T=4),

@@ -207,6 +207,17 @@ MODELS: dict[str, Official] = {
         neurons=staticmethod(lambda model: _braincog_neurons(model)),
         drop_neuron_state=True,
     ),
+    "sglformer": Official(
+        repo="ZhangHanN1/SGLFormer", folder="SGLFormer", files=["cifar10/sglformer.py"],
+        builder="vit_snn",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=24, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
+                    sr_ratios=1, T=2),
+        grads=["stem.conv.conv3x3.weight", "blocks.0.loc.dwconv3x3.bn.weight",
+               "blocks.0.ssa1.q_conv.conv1x1.weight", "blocks.0.ssa3.proj_conv.bn.bias",
+               "blocks.0.mlp2.mlp1.conv1x1.weight", "full_size_conv.weight", "head.weight"],
+        edits=_shim_edits("cifar10/sglformer.py", 1),
+    ),
     # the same code on a sequential task (its smnist config): a [1, 784] sequence as one input
     "spikformer_semm_seq": Official(
         repo="Fancyssc/STEP", folder="STEP",
