@@ -7,9 +7,10 @@ exactly those unused modules (so both numbers are pinned):
 - Spikformer-4-384 and Spikingformer-4-384: two LayerNorm(384) per block (4 * 2 * 768 = 6,144).
 - Spike-driven Transformer 2-512: one ``talking_heads`` Conv1d(8, 8, 1, bias=False) per block
   (2 * 64 = 128).
-- QKFormer, SpikingResformer, Spikformer+SEMM and SGLFormer: none. (STEP's BrainCog neurons
-  keep their threshold and surrogate alpha as non-trainable parameters, 130 in
-  Spikformer+SEMM-4-384; they are neuron constants, not weights, and are not counted.)
+- QKFormer, SpikingResformer, Spikformer+SEMM, SGLFormer and SWformer: none. (STEP's BrainCog
+  neurons keep their threshold and surrogate alpha as non-trainable parameters, 130 in
+  Spikformer+SEMM-4-384, 64 in SWformer-4-384; they are neuron constants, not weights, and are
+  not counted.)
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ COUNTS = [
     # the authors' code; paper: 8.85 M / 8.88 M (SGLFormer-4-384, README and paper table)
     ("sglformer", "cifar10", 8_852_874, 8_852_874, 0),
     ("sglformer", "cifar100", 8_887_524, 8_887_524, 0),
+    # STEP's port and the authors' code build the same layers (STEP's BrainCog neurons add 64
+    # threshold/alpha constants, not counted); the paper's CIFAR count was not checked here
+    ("swformer", "cifar10", 7_022_458, 7_022_458, 0),
+    ("swformer", "cifar100", 7_057_108, 7_057_108, 0),
     # STEP's code (the authors released none); the paper's CIFAR count was not checked here
     ("spikformer_semm", "cifar10", 7_739_242, 7_739_242, 0),
     ("spikformer_semm", "cifar100", 7_773_892, 7_773_892, 0),
@@ -125,3 +130,16 @@ def test_sglformer_count_by_hand() -> None:
     head = 384 * 64 * 4 + 384 + 2 * 384 + 384 * 10 + 10
     assert models.count_parameters("sglformer", "cifar10") == (
         stem + local + 3 * attn + 3 * mlp + head)
+
+
+def test_swformer_count_by_hand() -> None:
+    """SWformer-4-384 from its layers: SPS 3x3 convs without bias 3->48->96->192->384 and a
+    384->384 position conv (each with BN); per block, FATM: a 16 x 24 x 24 wavelet-domain
+    weight, five BatchNorm(384) and a 1x1 and a 3x3 conv 24->24 with bias (shared by the 16
+    channel blocks); the MLP: 1x1 convs with bias 384->1536->384 with BN; head Linear 384->10."""
+    sps = sum(i * o * 9 + 2 * o for i, o in [(3, 48), (48, 96), (96, 192), (192, 384),
+                                              (384, 384)])
+    fatm = 16 * 24 * 24 + 5 * 2 * 384 + (24 * 24 + 24) + (24 * 24 * 9 + 24)
+    mlp = (384 * 1536 + 1536 + 2 * 1536) + (1536 * 384 + 384 + 2 * 384)
+    assert models.count_parameters("swformer", "cifar10") == (
+        sps + 4 * (fatm + mlp) + 384 * 10 + 10)
