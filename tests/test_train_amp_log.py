@@ -102,3 +102,4 @@ def test_tensorboard_missing_is_one_line(tmp_path: Path, capsys, monkeypatch):
     assert code == 2 and err.count("\n") == 1
     assert "pip install 'step-snn[tensorboard]'" in err
     assert not (tmp_path / "x").exists()
+    small(tmp_path, log="tensorboard")  # a config that asked for it still reads

@@ -92,9 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from step._io import output_dir
     from step.train import load_run_config, train
+    from step.train.logging import check_tensorboard
 
     cfg = load_run_config(args.config, flags_of(args), args.sets)
     output_dir(cfg.out)
+    check_tensorboard(cfg.log)
     if args.resume and args.overwrite:
         raise InputError("--resume continues the run in --out, --overwrite starts it again: "
                          "give one of them")

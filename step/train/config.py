@@ -74,15 +74,6 @@ class RunConfig(Spec):
     def _device(cls, v: str) -> str:
         return check_device(v)
 
-    @field_validator("log")
-    @classmethod
-    def _log(cls, v: str | None) -> str | None:
-        if v == "tensorboard":
-            from step.train.logging import check_tensorboard
-
-            check_tensorboard()
-        return v
-
     @model_validator(mode="after")
     def _cooldown(self) -> RunConfig:
         if self.cooldown_epochs and self.cooldown_epochs >= self.epochs:

@@ -4,8 +4,8 @@ result.json stays the record; TensorBoard gets a copy of the same numbers as the
 per epoch ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc`` and ``lr``, and at the end
 ``test/acc`` and ``test/loss`` (step = epoch). Events go to ``OUT/tensorboard`` (``tensorboard
 --logdir OUT``), written by rank 0 only under DDP. torch's own ``SummaryWriter`` writes them; it
-needs the ``tensorboard`` package (``pip install 'step-snn[tensorboard]'``), checked when the run
-config is read so a run never starts without it.
+needs the ``tensorboard`` package (``pip install 'step-snn[tensorboard]'``), checked before a run
+starts (:func:`check_tensorboard`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,25 @@ EPOCH_TAGS = {"train_loss": "train/loss", "train_acc": "train/acc", "val_loss": 
               "val_acc": "val/acc", "lr": "lr"}
 
 
-def check_tensorboard() -> None:
-    """A ValueError naming the install command if the ``tensorboard`` package is missing."""
+def check_tensorboard(kind: str | None) -> None:
+    """One line naming the install command if ``kind`` needs the missing ``tensorboard``.
+
+    Checked when a run starts, not when a config is read: a finished run's config that asked
+    for TensorBoard must stay readable (``step probe``) where tensorboard is not installed.
+    """
     import importlib.util
+
+    from step.errors import InputError
+
+    if kind != "tensorboard":
+        return
 
     try:
         found = importlib.util.find_spec("tensorboard") is not None
     except ValueError:  # a module object without a spec (replaced in sys.modules)
         found = False
     if not found:
-        raise ValueError("--log tensorboard needs the tensorboard package: "
+        raise InputError("--log tensorboard needs the tensorboard package: "
                          "pip install 'step-snn[tensorboard]' (or drop --log)")
 
 

@@ -37,7 +37,7 @@ from step.train import distributed, recipe
 from step.train.config import RunConfig
 from step.train.distributed import Distributed
 from step.train.evaluate import evaluate, temporal_probe
-from step.train.logging import Scalars
+from step.train.logging import Scalars, check_tensorboard
 from step.train.precision import autocast, grad_scaler
 from step.train.setup import (
     build_model,
@@ -122,6 +122,7 @@ def _schedule(cfg: RunConfig, steps: int):
 def _train(cfg: RunConfig, dist: Distributed, *, resume: bool, progress: bool,
            stop_after: int | None) -> dict[str, Any]:
     out = Path(cfg.out)
+    check_tensorboard(cfg.log)
     data = load_data(cfg)
     if cfg.augment is not None:
         data = recipe.augment_data(data, cfg.augment, cfg.seed)
