@@ -134,6 +134,10 @@ def test_cli_dense_run_and_its_summary(tmp_path: Path, capsys: pytest.CaptureFix
     (["--head", "fpn"], "head 'fpn' does not fit task classification"),
     (["--task", "segmentation", "--model", "spiking_mlp", "--dataset", "digits_seg"],
      "no spatial feature maps"),
+    (["--task", "segmentation", "--dataset", "digits_seg", "--amp", "bf16"],
+     "amp: classification settings that task segmentation does not apply"),
+    (["--task", "detection", "--dataset", "digits_det", "--nproc", "2"],
+     "--task detection trains in one process: leave out --nproc"),
 ])
 def test_bad_dense_input_is_one_line_exit_2(argv: list[str], words: str, tmp_path: Path,
                                             capsys: pytest.CaptureFixture) -> None:
@@ -153,7 +157,8 @@ def test_classification_is_unchanged_by_the_task_field(tmp_path: Path) -> None:
     assert cfg.task == "classification"
     result = train(cfg)
     assert "task" not in result and "acc" in result["test"]
-    assert not {"task", "head", "head_channels"} & set(result["config"])  # as before
+    # a classification run's identity (run hashes, --resume, finished-run check) is as before
+    assert not {"task", "head", "head_channels"} & set(cfg.identity())
 
 
 def test_study_compares_backends_on_miou(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from step.specs import Spec
-from step.train.config import RunConfig, check_device, without_dense
+from step.train.config import DENSE_FIELDS, RunConfig, check_device
 
 #: The model overrides a study of (model, preset) uses when it names none (see the docstring).
 DEFAULT_MODEL_OVERRIDES: dict[tuple[str, str | None], dict[str, Any]] = {
@@ -78,14 +78,16 @@ class StudyConfig(Spec):
         {"backends", "seeds", "seed", "jobs", "isolate", "conformance", "margin", "out",
          "as_shipped"})
 
-    @model_serializer(mode="wrap")
-    def _classification_as_before(self, handler: Any) -> dict[str, Any]:
-        # as RunConfig: a classification study's config and settings read as before
-        return without_dense(handler(self), self.task)
-
     def run_settings(self) -> dict[str, Any]:
-        """The settings every run shares (JSON-ready): a resumed study must keep them."""
-        return self.model_dump(mode="json", exclude=set(self.REPORT_ONLY))
+        """The settings every run shares (JSON-ready): a resumed study must keep them. The
+        dense-task fields count only when set (as in ``RunConfig.identity``), so a study made
+        before they existed still resumes."""
+        settings = self.model_dump(mode="json", exclude=set(self.REPORT_ONLY))
+        fields = type(self).model_fields
+        for name in DENSE_FIELDS:
+            if settings[name] == fields[name].default:
+                del settings[name]
+        return settings
 
     @model_validator(mode="after")
     def _default_model(self) -> StudyConfig:

@@ -1,17 +1,20 @@
 """``train_dense(cfg)``: one deterministic, resumable segmentation or detection run.
 
-The recipe and its guarantees are classification's (:mod:`step.train.loop`): AdamW, linear
-warm-up then cosine decay per step, weights copied from the reference build (head included),
-data order from (seed, epoch), a checkpoint after every epoch, the best epoch chosen on the
-validation split only (highest ``task.score``, then lowest validation loss where the task has
-one, then earliest), the test split evaluated once on it. What differs is the task's:
-network, loss and scores (:mod:`step.tasks.base`). Firing rates (heads included) and the
-energy estimate are measured on the test split as for classification.
+The recipe and its guarantees are classification's (:mod:`step.train.loop`): AdamW, the
+run's learning-rate schedule (``lr_schedule``), weights copied from the reference build (head
+included), data order from (seed, epoch), a checkpoint after every epoch, the best epoch
+chosen on the validation split only (highest ``task.score``, then lowest validation loss where
+the task has one, then earliest), the test split evaluated once on it. What differs is the
+task's: network, loss and scores (:mod:`step.tasks.base`). Firing rates (heads included) and
+the energy estimate are measured on the test split as for classification. One process only:
+the classification loop's DDP, mixed precision, augmentation and TensorBoard are not wired in
+(a run that asks for them is refused, see ``RunConfig``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,8 +36,8 @@ from step.train.loop import (
     _mean,
     _non_finite,
     _Progress,
+    _schedule,
     _warn,
-    warmup_cosine,
 )
 from step.train.setup import build_model, data_overrides, environment, load_data, neuron_support
 
@@ -82,6 +85,8 @@ def train_dense(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     """Train a dense task; returns (and writes ``OUT/result.json``) the result, or
     ``{"status": "stopped", ...}`` after ``stop_after`` epochs (see :func:`step.train.train`)."""
     task = get_task(cfg.task)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise InputError(f"task {cfg.task} trains in one process, not under torchrun / --nproc")
     check_task_data(cfg)
     out = Path(cfg.out)
     data = load_data(cfg)
@@ -89,8 +94,7 @@ def train_dense(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     model, init = build_model(cfg, overrides, wrap=lambda b: task.wrap(b, cfg, data))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = math.ceil(len(data.train) / cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(
-        cfg.epochs * steps, round(cfg.warmup_epochs * steps), cfg.min_lr_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg, steps))
     identity = cfg.identity()
     out.mkdir(parents=True, exist_ok=True)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": {"epoch": None}}
