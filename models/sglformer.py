@@ -47,6 +47,7 @@ from torch import Tensor, nn
 from step.errors import InputError
 from step.models._registry import register_model
 from step.models.blocks import (
+    FeatureInfo,
     Neurons,
     SpikingAttention,
     SpikingModel,
@@ -216,16 +217,26 @@ class SGLFormer(SpikingModel):
         self.head_bn = nn.BatchNorm2d(c.embed_dim)
         self.head = init_head(nn.Linear(c.embed_dim, c.num_classes))
 
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """One map: the last block's output on the patch grid (a single-stage model; the
+        per-time-step head convolution is the classifier's, not the map's)."""
+        c = self.config
+        return [FeatureInfo(c.embed_dim, c.patch_size, f"blocks.{c.depth - 1}")]
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
+        x = self.embed(x)
+        for block in self.blocks:
+            x = block(x)
+        return [x]
+
     def features(self, x: Tensor) -> Tensor:
         """``[T, B, ...] -> [1, B, D]``: the head convolution pools tokens and time at once
         (so the shell's mean over time is over one entry)."""
         if x.shape[0] != self.config.T:
             raise InputError(f"SGLFormer's head convolves over its T={self.config.T} time "
                              f"steps, got {x.shape[0]} (set T)")
-        x = self.embed(x)
-        for block in self.blocks:
-            x = block(x)
-        x = tokens(x).permute(1, 2, 3, 0)  # [B, D, N, T]
+        x = tokens(self.stage_maps(x)[-1]).permute(1, 2, 3, 0)  # [B, D, N, T]
         return self.head_bn(self.head_conv(x)).flatten(1)[None]
 
 

@@ -51,6 +51,7 @@ import step.nn as snn
 from step.errors import InputError
 from step.models._registry import register_model
 from step.models.blocks import (
+    FeatureInfo,
     Neurons,
     SpikingModel,
     TokenMLP,
@@ -181,11 +182,20 @@ class SWformer(SpikingModel):
         self.blocks = nn.ModuleList(SWBlock(c, make) for _ in range(c.depth))
         self.head = init_head(nn.Linear(c.embed_dim, c.num_classes))
 
-    def features(self, x: Tensor) -> Tensor:
+    @property
+    def feature_info(self) -> list[FeatureInfo]:
+        """One map: the last block's output on the patch grid (a single-stage model)."""
+        c = self.config
+        return [FeatureInfo(c.embed_dim, c.patch_size, f"blocks.{c.depth - 1}")]
+
+    def stage_maps(self, x: Tensor) -> list[Tensor]:
         x = self.embed(x)
         for block in self.blocks:
             x = block(x)
-        return tokens(x).mean(-1)
+        return [x]
+
+    def features(self, x: Tensor) -> Tensor:
+        return tokens(self.stage_maps(x)[-1]).mean(-1)
 
 
 _ARCH = dict(neuron=lif(), haar_neuron=lif(), embed_dim=384, depth=4, patch_size=4,

@@ -26,6 +26,8 @@ EXPECTED = {
     "sdt": [(32, 2)],
     "spikingformer": [(32, 2)],
     "spikformer_semm": [(32, 2)],
+    "swformer": [(32, 2)],
+    "sglformer": [(48, 2)],
     "qkformer": [(8, 1), (16, 2), (32, 4)],
     "spikingresformer": [(16, 1), (32, 2), (64, 4)],
     "spiking_cnn": [(8, 2), (16, 4)],
