@@ -121,3 +121,22 @@ def test_a_failed_task_is_retried_then_one_error_line(tmp_path: Path, local_ray)
         [(index, err)] = list(pool.run(_fails_first_time, [(str(tmp_path / "b"),)],
                                        [resources("cpu")]))
     assert index == 0 and error_line(err) == "RuntimeError: first attempt fails"
+
+
+def test_conformance_on_ray_equals_local(tmp_path: Path, local_ray):
+    from step.conformance.cases import catalogue
+    from step.conformance.runner import run_suite
+    from step.executor import RayPool
+    from step.registry import available_backends, get_backend
+
+    names = ["reference", *[n for n in ("snntorch",) if n in available_backends()]]
+    backends = [get_backend(n) for n in names]
+    cases = catalogue(["float32"], "lif-tau5/random")
+    local = run_suite(backends, cases)
+    with RayPool() as pool:
+        on_ray = run_suite(backends, cases, ray=pool)
+
+    def rows(report):
+        return [(r.backend, r.case.id, r.status, r.detail) for r in report.results]
+
+    assert rows(on_ray) == rows(local) and len(rows(local)) == len(names) * len(cases)
