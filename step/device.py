@@ -8,7 +8,7 @@ traceback at the first tensor moved.
 
 from __future__ import annotations
 
-__all__ = ["check_device"]
+__all__ = ["check_device", "device_flag"]
 
 
 def check_device(name: str) -> str:
@@ -36,3 +36,15 @@ def check_device(name: str) -> str:
     elif device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"{name!r}: step runs on cpu, cuda or mps")
     return name
+
+
+def device_flag(name: str | None) -> str | None:
+    """A command's ``--device`` checked before any work (None: not given), as one line."""
+    from step.errors import InputError
+
+    if name is None:
+        return None
+    try:
+        return check_device(name)
+    except ValueError as err:
+        raise InputError(f"--device: {err}") from None

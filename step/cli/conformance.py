@@ -89,13 +89,10 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from step._io import output_dir
-    from step.device import check_device
+    from step.device import device_flag
     from step.executor import RayPool, check_executor
 
-    try:
-        check_device(args.device)
-    except ValueError as err:
-        raise InputError(f"--device: {err}") from None
+    device_flag(args.device)
     executor = check_executor(args.executor or "local", args.address, args.retries or 0)
     output_dir(args.out)
     backends, info = resolve_backends(args.backends)
