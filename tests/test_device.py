@@ -50,7 +50,7 @@ def test_a_bad_device_name_is_one_line(capsys):
 def _device_cases():
     for name in available_backends():
         backend = get_backend(name)
-        for kind, cls in sorted(NEURON_KINDS.items()):
+        for _, cls in sorted(NEURON_KINDS.items()):
             spec = cls(T=3) if "T" in cls.model_fields else cls()
             if backend.neuron_support(spec).forward is not Level.UNSUPPORTED:
                 yield name, spec
