@@ -10,18 +10,21 @@
 Models import only torch and step (never a backend library); their neurons are built on the
 backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :mod:`.spikformer`,
 :mod:`.spikformer_semm`, :mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`,
-:mod:`.spikingresformer`; the shared blocks are in :mod:`.blocks`, the configs in
-:mod:`.config`, the registry in :mod:`._registry`.
+:mod:`.spikingresformer`, :mod:`.sglformer`, :mod:`.swformer` (its Haar transform in
+:mod:`.wavelet`); the shared blocks are in :mod:`.blocks`, the configs in :mod:`.config`, the
+registry in :mod:`._registry`.
 """
 
 from step.models import (  # noqa: F401  (importing a family registers its models)
     baselines,
     qkformer,
     sdt,
+    sglformer,
     spikformer,
     spikformer_semm,
     spikingformer,
     spikingresformer,
+    swformer,
 )
 from step.models._registry import (
     ModelEntry,

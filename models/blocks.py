@@ -172,11 +172,12 @@ class SpikingAttention(nn.Module):
 
     ``pre=True`` (SDT, Spikingformer) fires the membrane input first (``in_lif``) and leaves the
     projection without a neuron, so the residual adds membrane potentials; ``pre=False``
-    (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``.
+    (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``. ``proj_bias=False``: the
+    projection without bias (SGLFormer's, whose every 1x1 convolution is bias-free).
     """
 
     def __init__(self, dim: int, heads: int, kind: str, make: Neurons, *, pre: bool,
-                 qkv_bias: bool, scale: float = 0.125) -> None:
+                 qkv_bias: bool, scale: float = 0.125, proj_bias: bool = True) -> None:
         super().__init__()
         if kind not in ATTENTION_KINDS:
             raise SpecError(f"unknown attention {kind!r}: choose one of {ATTENTION_KINDS}")
@@ -192,7 +193,7 @@ class SpikingAttention(nn.Module):
             self.v = Pointwise(dim, dim, qkv_bias)
             self.v_lif = make()
         self.attn_lif = make("attn_neuron")
-        self.proj = Pointwise(dim, dim, True)
+        self.proj = Pointwise(dim, dim, proj_bias)
         self.proj_lif = None if pre else make()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -222,14 +223,16 @@ class TokenMLP(nn.Module):
     Post-activation (Spikformer, QKFormer): ``LIF(BN(W1 x))``, ``LIF(BN(W2 .))``. Pre-activation
     (SDT, Spikingformer): ``BN(W1 LIF(x))``, ``BN(W2 LIF(.))``. SDT's code adds an inner residual
     when hidden == dim (mlp_ratio 1); no published config uses it, so it is not reproduced.
+    ``bias=False``: both layers without bias (SGLFormer).
     """
 
-    def __init__(self, dim: int, hidden: int, make: Neurons, *, pre: bool) -> None:
+    def __init__(self, dim: int, hidden: int, make: Neurons, *, pre: bool,
+                 bias: bool = True) -> None:
         super().__init__()
         self.pre = pre
-        self.fc1 = Pointwise(dim, hidden, True)
+        self.fc1 = Pointwise(dim, hidden, bias)
         self.fc1_lif = make()
-        self.fc2 = Pointwise(hidden, dim, True)
+        self.fc2 = Pointwise(hidden, dim, bias)
         self.fc2_lif = make()
 
     def forward(self, x: Tensor) -> Tensor:
