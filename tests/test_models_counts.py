@@ -7,6 +7,8 @@ exactly those unused modules (so both numbers are pinned):
 - Spikformer-4-384 and Spikingformer-4-384: two LayerNorm(384) per block (4 * 2 * 768 = 6,144).
 - Spike-driven Transformer 2-512: one ``talking_heads`` Conv1d(8, 8, 1, bias=False) per block
   (2 * 64 = 128).
+- TIM (STEP's code, CIFAR10-DVS): two LayerNorm(256) per block (2 * 2 * 512 = 2,048); the
+  TIM paper's own count was not found, so only the code's is pinned.
 - QKFormer, SpikingResformer and Spikformer+SEMM: none. (STEP's BrainCog neurons keep their
   threshold and surrogate alpha as non-trainable parameters, 130 in Spikformer+SEMM-4-384;
   they are neuron constants, not weights, and are not counted.)
@@ -33,6 +35,7 @@ COUNTS = [
     ("spikformer_semm", "smnist", 6_467_482, 6_467_482, 0),  # STEP's sequential_embed
     ("spikformer_semm", "psmnist", 6_467_482, 6_467_482, 0),
     ("spikformer_semm", "scifar10", 6_467_962, 6_467_962, 0),
+    ("tim", "cifar10dvs", 2_568_746, 2_570_794, 2 * 2 * 2 * 256),  # STEP's cls/models/dvs/tim.py
 ]
 _NAMES = {"spike_driven": "sdt"}
 
@@ -94,3 +97,14 @@ def test_semm_sequential_front_end_count_by_hand() -> None:
     # sCIFAR10's three colours: 2 more input channels of the first conv (48 * 5 each)
     assert (models.count_parameters("spikformer_semm", "scifar10")
             - models.count_parameters("spikformer_semm", "smnist")) == 2 * 48 * 5
+
+
+def test_tim_count_by_hand() -> None:
+    """TIM against Spikformer built to the same size (64 x 64 event frames, 2 channels, patch
+    16, 2 blocks of 256 with 16 heads, bias-free Q, K, V): per block TIM adds its Conv1d over
+    the 16 tokens (16 x 16 x 5 weights and 16 biases) and drops the projection's bias (256)."""
+    same = dict(img_size=64, in_channels=2, patch_size=16, embed_dim=256, depth=2,
+                num_heads=16, qkv_bias=False)
+    delta = 2 * (16 * 16 * 5 + 16 - 256)
+    assert (models.count_parameters("tim", "cifar10dvs")
+            - models.count_parameters("spikformer", "cifar10", **same)) == delta

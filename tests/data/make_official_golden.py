@@ -98,6 +98,14 @@ class Official:
     drop_neuron_state: bool = False
     #: one sample's shape; None: a ``3 x img_size x img_size`` image
     input_shape: tuple[int, ...] | None = None
+    #: called once before the model is built (library patches the code needs, see README)
+    setup: Callable[[], None] | None = None
+    #: the official neurons' fire rule: ``ge`` (SpikingJelly, BrainCog's SigmoidGrad) or
+    #: ``gt`` (BrainCog's QGateGrad); the fire-rule effect measures the other one
+    fire: str = "ge"
+    #: weights changed after the official init (drawn from the calibration generator), where
+    #: the init would leave a part of the model untested (see README)
+    adjust: Callable[[Any, Any], None] | None = None
 
     def sample_shape(self) -> tuple[int, ...]:
         return self.input_shape or (3, self.img_size, self.img_size)
@@ -113,6 +121,57 @@ def _braincog_neurons(model) -> list[tuple[Any, str]]:
     from braincog.base.node.node import BaseNode
 
     return [(m, "threshold") for m in model.modules() if isinstance(m, BaseNode)]
+
+
+def _braincog_for_tim() -> None:
+    """What STEP's TIM needs from BrainCog that the released braincog 0.2.7.19 lacks.
+
+    1. Token layouts: TIM's code fires ``layer_by_layer`` neurons on ``[T*B, C, N]``; the
+       released ``BaseNode.rearrange2node`` / ``rearrange2op`` take 2-D and 4-D only (3-D raises
+       ``NotImplementedError``). BrainCog's repository and STEP's own ``node.py`` add the
+       branch ``(t b) n c -> t b n c`` and back; the same branch is added here.
+    2. dtype: ``quadratic_gate`` (``QGateGrad``, the default surrogate of BrainCog's
+       ``LIFNode``, which TIM's code uses) returns ``x.gt(0).float()``, float32 whatever the
+       input; its spikes are 0/1, so returning them in the input's dtype changes no value and
+       lets the model run in float64.
+    """
+    from braincog.base.node import node
+    from braincog.base.strategy import surrogate
+    from einops import rearrange
+
+    to_node, to_op = node.BaseNode.rearrange2node, node.BaseNode.rearrange2op
+
+    def rearrange2node(self, inputs):
+        if self.groups == 1 and self.layer_by_layer and inputs.dim() == 3:
+            return rearrange(inputs, "(t b) n c -> t b n c", t=self.step)
+        return to_node(self, inputs)
+
+    def rearrange2op(self, inputs):
+        if self.groups == 1 and self.layer_by_layer and inputs.dim() == 4:
+            return rearrange(inputs, "t b n c -> (t b) n c")
+        return to_op(self, inputs)
+
+    node.BaseNode.rearrange2node, node.BaseNode.rearrange2op = rearrange2node, rearrange2op
+    gate = surrogate.quadratic_gate.forward
+
+    def forward(ctx, x, alpha):
+        return gate(ctx, x, alpha).to(x.dtype)
+
+    surrogate.quadratic_gate.forward = staticmethod(forward)
+
+
+def _tim_interactor(model, g) -> None:
+    """TIM's Conv1d at PyTorch's default init (weights within +-0.11) never brings its LIF
+    near threshold, so the golden gradient of the interactor would be 0: weights x 3 and
+    biases from U(1, 2) put the LIF's membrane across its surrogate's window."""
+    import torch
+
+    with torch.no_grad():
+        for m in model.modules():
+            if type(m).__name__ == "TIM":
+                m.interactor.weight.mul_(3.0)
+                bias = m.interactor.bias
+                bias.copy_(torch.rand(bias.shape, generator=g, dtype=bias.dtype) + 1.0)
 
 
 def _shim_edits(path: str, count: int) -> list[tuple[str, str, str, int]]:
@@ -224,6 +283,24 @@ MODELS: dict[str, Official] = {
         drop_neuron_state=True,
         input_shape=(1, 784),
     ),
+    # TIM in Spikformer on event frames: the input is [B, T, C, H, W] as the code takes it;
+    # its Block hard-codes event_size=64 for TIM's Conv1d (16 tokens at patch 16), so 64 x 64
+    "tim": Official(
+        repo="Fancyssc/STEP", folder="STEP", files=["cls/models/dvs/tim.py"],
+        builder="Spikformer",
+        kwargs=dict(step=4, event_size=64, patch_size=16, in_channels=2, num_classes=10,
+                    attn_scale=0.25, embed_dim=32, num_heads=2, mlp_ratio=4, depths=1,
+                    tim_alpha=0.5),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.q_conv.weight",
+               "block.0.attn.TIM.interactor.weight", "block.0.attn.TIM.interactor.bias",
+               "block.0.attn.k_bn.weight", "block.0.mlp.fc2_conv.weight", "head.weight"],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(4, 2, 64, 64),
+        setup=_braincog_for_tim,
+        fire="gt",
+        adjust=staticmethod(_tim_interactor),
+    ),
 }
 
 
@@ -290,6 +367,8 @@ def build(name: str, mod: ModuleType):
     import torch
 
     spec = MODELS[name]
+    if spec.setup is not None:
+        spec.setup()
     torch.manual_seed(0)
     kwargs = dict(spec.kwargs)
     if spec.extra_kwargs is not None:
@@ -312,6 +391,8 @@ def calibrate(model, name: str) -> None:
 
     spec = MODELS[name]
     g = torch.Generator().manual_seed(1)
+    if spec.adjust is not None:
+        spec.adjust(model, g)
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for bn in bns:
@@ -349,8 +430,9 @@ def unused_modules(model, x, logits) -> list[str]:
                                     or any(True for _ in m.buffers(recurse=False)))]
 
 
-def fire_rule_effect(model, x, logits, neurons) -> float:
-    """Largest eval-logit change when every neuron fires at ``>`` (threshold one ulp up)."""
+def fire_rule_effect(model, x, logits, neurons, fire: str = "ge") -> float:
+    """Largest eval-logit change when every neuron fires by the other rule: at ``>``
+    (threshold one ulp up) for ``ge`` code, at ``>=`` (one ulp down) for ``gt`` code."""
     import torch
 
     def set_threshold(node, attr: str, value) -> None:
@@ -365,10 +447,11 @@ def fire_rule_effect(model, x, logits, neurons) -> float:
         nodes = neurons(model)
         old = [getattr(n, attr) for n, attr in nodes]
         old = [th.data.clone() if isinstance(th, torch.Tensor) else th for th in old]
+        to = math.inf if fire == "ge" else -math.inf
         for (n, attr), th in zip(nodes, old, strict=True):
-            up = (torch.nextafter(th, torch.full_like(th, math.inf))
-                  if isinstance(th, torch.Tensor) else math.nextafter(th, math.inf))
-            set_threshold(n, attr, up)
+            moved = (torch.nextafter(th, torch.full_like(th, to))
+                     if isinstance(th, torch.Tensor) else math.nextafter(th, to))
+            set_threshold(n, attr, moved)
         gt = run(model, x, logits)
         for (n, attr), th in zip(nodes, old, strict=True):
             set_threshold(n, attr, th)
@@ -402,7 +485,7 @@ def generate(name: str, src: Path, work: Path) -> dict[str, Any]:
              if not (spec.drop_neuron_state and k.startswith(neuron_names))}
     with torch.no_grad():
         eval_logits = run(model, x, spec.logits)
-    effect = fire_rule_effect(model, x, spec.logits, spec.neurons)
+    effect = fire_rule_effect(model, x, spec.logits, spec.neurons, spec.fire)
     dependence = batch_dependence(model, x, spec.logits)
 
     model.train()
