@@ -17,7 +17,8 @@ from step.errors import InputError
 def test_registry_names_every_family():
     assert list_datasets() == sorted([
         "digits", "digits_events", "digits_seq", "digits_pseq", "cifar10", "cifar10_seq",
-        "cifar100", "mnist_seq", "mnist_pseq", "nmnist", "cifar10dvs", "dvsgesture"])
+        "cifar100", "mnist_seq", "mnist_pseq", "nmnist", "cifar10dvs", "dvsgesture",
+        "shapes", "modelnet40"])
 
 
 def test_unknown_dataset_suggests_the_close_name():

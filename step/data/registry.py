@@ -53,7 +53,15 @@ def register_dataset(
 
 def _ensure_loaded() -> None:
     # The family modules register on import; importing them here keeps one list of families.
-    from step.data import cifar, digits, digits_events, digits_seq, events, mnist  # noqa: F401
+    from step.data import (  # noqa: F401
+        cifar,
+        digits,
+        digits_events,
+        digits_seq,
+        events,
+        mnist,
+        points,
+    )
 
 
 def list_datasets() -> list[str]:
