@@ -10,8 +10,8 @@
 Models import only torch and step (never a backend library); their neurons are built on the
 backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :mod:`.spikformer`,
 :mod:`.spikformer_semm`, :mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`,
-:mod:`.spikingresformer`, :mod:`.tim`; the shared blocks are in :mod:`.blocks`, the configs in
-:mod:`.config`, the registry in :mod:`._registry`.
+:mod:`.spikingresformer`, :mod:`.tim`, :mod:`.spt` (point clouds); the shared blocks are in
+:mod:`.blocks`, the configs in :mod:`.config`, the registry in :mod:`._registry`.
 """
 
 from step.models import (  # noqa: F401  (importing a family registers its models)
@@ -22,6 +22,7 @@ from step.models import (  # noqa: F401  (importing a family registers its model
     spikformer_semm,
     spikingformer,
     spikingresformer,
+    spt,
     tim,
 )
 from step.models._registry import (

@@ -36,6 +36,9 @@ COUNTS = [
     ("spikformer_semm", "psmnist", 6_467_482, 6_467_482, 0),
     ("spikformer_semm", "scifar10", 6_467_962, 6_467_962, 0),
     ("tim", "cifar10dvs", 2_568_746, 2_570_794, 2 * 2 * 2 * 256),  # STEP's cls/models/dvs/tim.py
+    # STEP's cls/models/pc/spt.py with its modelnet40.yml (input_dim 6); the SPT paper's count
+    # was not found, so only the code's is pinned
+    ("spt", "modelnet40", 9_635_528, 9_635_528, 0),
 ]
 _NAMES = {"spike_driven": "sdt"}
 
@@ -108,3 +111,17 @@ def test_tim_count_by_hand() -> None:
     delta = 2 * (16 * 16 * 5 + 16 - 256)
     assert (models.count_parameters("tim", "cifar10dvs")
             - models.count_parameters("spikformer", "cifar10", **same)) == delta
+
+
+def test_spt_block_count_by_hand() -> None:
+    """One point-transformer block of width d = 32 around D = 512 (the modelnet40 preset's
+    first): fc1 d->D and fc2 D->d, q, k, v D->D, delta 3->D->D and gamma D->D->D, every layer
+    a convolution with bias followed by BatchNorm (2 per channel)."""
+    def conv_bn(i: int, o: int) -> int:
+        return i * o + o + 2 * o
+
+    d, D = 32, 512
+    by_hand = (conv_bn(d, D) + conv_bn(D, d) + 3 * conv_bn(D, D) + conv_bn(3, D)
+               + 3 * conv_bn(D, D))
+    model = models.create("spt", "modelnet40", nblocks=0, num_points=64, num_samples=32)
+    assert sum(p.numel() for p in model.block0.parameters()) == by_hand

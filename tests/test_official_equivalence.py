@@ -59,12 +59,17 @@ SMALL: dict[str, dict[str, Any]] = {
     "spikformer_semm_seq": dict(embed_dim=32, depth=1, num_experts=2, expert_dim=8, T=4),
     # its cifar10dvs preset; the code sizes TIM's Conv1d for 64 x 64 frames (16 tokens)
     "tim": dict(embed_dim=32, num_heads=2, depth=1, T=4),
+    # its modelnet40 preset on 64-point clouds: Q-SDE to 32 points per step, two stages
+    "spt": dict(num_points=64, num_samples=32, nneighbor=4, nblocks=2, transformer_dim=16,
+                in_channels=3, num_classes=10, T=4),
 }
 MODELS = sorted(SMALL)
 
 #: Golden files of another preset of a model: file name -> (model, preset).
 VARIANTS = {"spikformer_semm_seq": ("spikformer_semm", "smnist"),
-            "tim": ("tim", "cifar10dvs")}
+            "tim": ("tim", "cifar10dvs"), "spt": ("spt", "modelnet40")}
+#: Golden inputs that are sequences ``[B, C, L]`` (a point cloud ``[B, N, C]`` is not).
+SEQUENCES = {"spikformer_semm_seq"}
 
 
 def model_and_preset(name: str) -> tuple[str, str]:
@@ -79,7 +84,7 @@ def official_input(name: str) -> torch.Tensor:
     x = golden(name)["input"]
     if x.dim() == 5:
         return x.transpose(0, 1)
-    return x.permute(2, 0, 1) if x.dim() == 3 else x
+    return x.permute(2, 0, 1) if name in SEQUENCES else x
 
 #: Official tensor names whose last part differs from step's (same tensor, another name).
 ALIASES = {"firing_rate_x": "rate_x", "firing_rate_attn": "rate_attn"}
@@ -219,7 +224,7 @@ def test_firing_by_the_other_rule_misses_the_official_logits(name: str) -> None:
     assert golden(name)["fire_rule_effect"] > 1e-4
     config = models.get_config(*model_and_preset(name), **SMALL[name])
     other = {"fire": "gt" if config.neuron.fire == "ge" else "ge"}
-    model, _ = official_model(name, "reference", neuron=other, attn_neuron=other)
+    model, _ = official_model(name, "reference", **{r: other for r in config.neuron_roles})
     model.eval()
     with torch.no_grad():
         assert _gap(model(official_input(name)), golden(name)["eval_logits"]) > 1e-4
@@ -234,6 +239,31 @@ def test_semm_routing_each_token_by_its_own_outputs_misses_the_released_code() -
         gap = _gap(model(golden("spikformer_semm")["input"]),
                    golden("spikformer_semm")["eval_logits"])
     assert gap > 1e-4
+
+
+def test_spt_q_sde_reading_the_points_fps_chose_misses_the_released_code() -> None:
+    """STEP's Q-SDE reads each step's new points from the full cloud by indices into the points
+    not used yet; reading the points FPS chose (``queue_indexing: remaining``) must not
+    match it."""
+    model, _ = official_model("spt", "reference", queue_indexing="remaining")
+    model.eval()
+    with torch.no_grad():
+        gap = _gap(model(golden("spt")["input"]), golden("spt")["eval_logits"])
+    assert gap > 1e-4
+
+
+def test_spt_logits_of_one_cloud_do_not_depend_on_the_batch() -> None:
+    """STEP's SPT fires SpikingJelly's multi-step neurons (transition downs, the first of
+    delta) on ``[T*B, ...]``, i.e. over T*B time steps; step (and the fixed golden code) fire
+    them on ``[T, B, ...]``. The released behaviour would mix the clouds of a batch."""
+    model, _ = official_model("spt", "reference")
+    x = golden("spt")["input"]
+    assert _batch_dependence(model, x) <= 1e-12
+    for block in (model.block0, *model.blocks):
+        block.delta_in_lif = _TimeFlattened(block.delta_in_lif)
+    for down in model.downs:
+        down.lifs = nn.ModuleList(_TimeFlattened(n) for n in down.lifs)
+    assert _batch_dependence(model, x) > 1e-4
 
 
 # -- QKFormer: one image's logits do not depend on the rest of the batch -----------------------

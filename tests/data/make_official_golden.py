@@ -106,6 +106,11 @@ class Official:
     #: weights changed after the official init (drawn from the calibration generator), where
     #: the init would leave a part of the model untested (see README)
     adjust: Callable[[Any, Any], None] | None = None
+    #: extra modules written beside the copied files (name -> source), e.g. a CPU stand-in
+    #: for a CUDA extension
+    extra_files: dict[str, str] = field(default_factory=dict)
+    #: called with the imported module before the model is built (patches of its names)
+    prepare: Callable[[ModuleType], None] | None = None
 
     def sample_shape(self) -> tuple[int, ...]:
         return self.input_shape or (3, self.img_size, self.img_size)
@@ -172,6 +177,65 @@ def _tim_interactor(model, g) -> None:
                 m.interactor.weight.mul_(3.0)
                 bias = m.interactor.bias
                 bias.copy_(torch.rand(bias.shape, generator=g, dtype=bias.dtype) + 1.0)
+
+
+FPS_CPU = '''"""CPU stand-in for STEP's farthest_point_sampling_cuda (ops/fps/*.cu), same rule.
+
+The kernel keeps the nearest-centre squared distance of every point (1e10 at first, -1e10 once
+chosen) and takes the first strict maximum as the next centre. It draws the first centre with
+torch.randint; here the first centre is point 0 (step's FPS does the same).
+"""
+import torch
+
+
+def farthest_point_sample_cuda(xyz, npoint):
+    B, N, _ = xyz.shape
+    rows = torch.arange(B)
+    centroids = torch.zeros(B, npoint, dtype=torch.int64)
+    distance = torch.full((B, N), 1e10, dtype=xyz.dtype)
+    selected = torch.zeros(B, N, dtype=torch.bool)
+    farthest = torch.zeros(B, dtype=torch.int64)
+    for i in range(npoint):
+        centroids[:, i] = farthest
+        selected[rows, farthest] = True
+        dist = ((xyz - xyz[rows, farthest][:, None]) ** 2).sum(-1)
+        distance = torch.where(selected, torch.full_like(distance, -1e10),
+                               torch.minimum(distance, dist))
+        farthest = distance.argmax(-1)
+    return [centroids]
+'''
+
+#: SPT's Q-SDE builds its output as float32 zeros whatever the input's dtype
+SPT_ONION = "onion = torch.zeros(self.T, B, npoint, C).to(x.device)"
+SPT_ONION_DTYPE = "onion = torch.zeros(self.T, B, npoint, C, dtype=x.dtype).to(x.device)"
+
+
+def _spt_time_first(mod: ModuleType) -> None:
+    """STEP's SPT fires SpikingJelly's multi-step neurons (``build_spike_node``) on
+    ``[T*B, ...]``, which they read as T*B time steps (each sample starts from the membrane of
+    the previous one). As QKFormer's bug (README), fixed: every such neuron fires on
+    ``[T, B, ...]``."""
+    import torch.nn as nn
+
+    util = sys.modules[mod.__name__.rsplit(".", 1)[0] + ".utils.pointnet_util"]
+    build = util.build_spike_node
+
+    class TimeFirst(nn.Module):
+        def __init__(self, node, T):
+            super().__init__()
+            self.node, self.T = node, T
+
+        def forward(self, x):
+            return self.node(x.reshape(self.T, -1, *x.shape[1:])).reshape(x.shape)
+
+    def build_spike_node(timestep, spike_mode, *args, **kwargs):
+        return TimeFirst(build(timestep, spike_mode, *args, **kwargs), timestep)
+
+    util.build_spike_node = mod.build_spike_node = build_spike_node
+
+
+def _spt_neurons(model) -> list[tuple[Any, str]]:
+    return _spikingjelly_neurons(model) + _braincog_neurons(model)
 
 
 def _shim_edits(path: str, count: int) -> list[tuple[str, str, str, int]]:
@@ -301,6 +365,35 @@ MODELS: dict[str, Official] = {
         fire="gt",
         adjust=staticmethod(_tim_interactor),
     ),
+    # SPT on point clouds [B, N, 3]; Q-SDE, two stages, STEP's base width 32
+    "spt": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/pc/spt.py", "cls/models/pc/__init__.py",
+               "cls/models/pc/utils/__init__.py", "cls/models/pc/utils/pointnet_util.py",
+               "cls/models/pc/utils/surrogate.py", "cls/models/utils/node.py",
+               "cls/models/utils/surrogate.py"],
+        builder="spt",
+        kwargs=dict(step=4, num_point=64, num_samples=32, nneighbor=4, nblocks=2,
+                    blocks=[1, 1, 1], transformer_dim=16, input_dim=3, num_class=10,
+                    spike_mode="lif", use_encoder=True),
+        grads=["backbone.fc1.0.weight", "backbone.transformer1.0.fc_delta.1.weight",
+               "backbone.transformer1.0.fc_gamma.4.weight", "backbone.transformer1.0.w_qs.0.weight",
+               "backbone.transition_downs.1.sa.mlp_convs.0.weight",
+               "backbone.transformers.1.fc2.1.weight", "fc2.7.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1),
+               *_shim_edits("cls/models/pc/utils/pointnet_util.py", 1),
+               ("cls/models/pc/utils/pointnet_util.py", "import farthest_point_sampling_cuda",
+                "import _fps_cpu as farthest_point_sampling_cuda", 1),
+               ("cls/models/pc/spt.py", "import globals\n", "", 1),
+               ("cls/models/pc/spt.py", "globals.MID_TIME = end - st", "pass", 1),
+               ("cls/models/pc/spt.py", SPT_ONION, SPT_ONION_DTYPE, 1)],
+        neurons=staticmethod(lambda model: _spt_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(64, 3),
+        extra_files={"_fps_cpu.py": FPS_CPU},
+        prepare=staticmethod(_spt_time_first),
+    ),
 }
 
 
@@ -312,6 +405,8 @@ def load_official(name: str, src: Path, work: Path, fixed: bool = True) -> Modul
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / spec.folder / rel, root / rel)
     (root / "_clock_driven_neuron.py").write_text(SHIM)
+    for file, text in spec.extra_files.items():
+        (root / file).write_text(text)
     for rel, old, new, count in spec.edits:
         if not fixed and old == QKFORMER_BUG:
             continue
@@ -322,8 +417,8 @@ def load_official(name: str, src: Path, work: Path, fixed: bool = True) -> Modul
         (root / rel).write_text(text.replace(old, new))
     # a unique package per model: three repositories call their file model.py
     package = f"official_{name}{'' if fixed else '_unfixed'}"
-    for key in [k for k in sys.modules if k in ("module", "_clock_driven_neuron")
-                or k.startswith(("module.",))]:
+    shims = ("module", "_clock_driven_neuron", *(Path(f).stem for f in spec.extra_files))
+    for key in [k for k in sys.modules if k in shims or k.startswith(("module.",))]:
         del sys.modules[key]
     sys.path.insert(0, str(root))
     try:
@@ -369,6 +464,8 @@ def build(name: str, mod: ModuleType):
     spec = MODELS[name]
     if spec.setup is not None:
         spec.setup()
+    if spec.prepare is not None:
+        spec.prepare(mod)
     torch.manual_seed(0)
     kwargs = dict(spec.kwargs)
     if spec.extra_kwargs is not None:
