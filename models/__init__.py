@@ -10,7 +10,8 @@
 Models import only torch and step (never a backend library); their neurons are built on the
 backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :mod:`.spikformer`,
 :mod:`.spikformer_semm`, :mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`,
-:mod:`.spikingresformer`, :mod:`.tim`, :mod:`.spt` (point clouds); the shared blocks are in
+:mod:`.spikingresformer`, :mod:`.sglformer`, :mod:`.swformer` (its Haar transform in
+:mod:`.wavelet`), :mod:`.tim`, :mod:`.spt` (point clouds); the shared blocks are in
 :mod:`.blocks`, the configs in :mod:`.config`, the registry in :mod:`._registry`.
 """
 
@@ -18,11 +19,13 @@ from step.models import (  # noqa: F401  (importing a family registers its model
     baselines,
     qkformer,
     sdt,
+    sglformer,
     spikformer,
     spikformer_semm,
     spikingformer,
     spikingresformer,
     spt,
+    swformer,
     tim,
 )
 from step.models._registry import (

@@ -172,12 +172,12 @@ class SpikingAttention(nn.Module):
 
     ``pre=True`` (SDT, Spikingformer) fires the membrane input first (``in_lif``) and leaves the
     projection without a neuron, so the residual adds membrane potentials; ``pre=False``
-    (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``.
+    (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``. ``proj_bias=False``: the
+    projection without bias (SGLFormer's, whose every 1x1 convolution is bias-free, and TIM's).
 
     ``q_temporal`` (None by default) is a module applied to the query spikes ``[T, B, heads,
     N, d]`` before the scores: the place where TIM (:mod:`step.models.tim`) mixes each step's
-    query with the previous steps'. ``proj_bias`` is False in TIM's code (its projection is a
-    bias-free Conv1d), True in every other original.
+    query with the previous steps'.
     """
 
     def __init__(self, dim: int, heads: int, kind: str, make: Neurons, *, pre: bool,
@@ -230,14 +230,16 @@ class TokenMLP(nn.Module):
     Post-activation (Spikformer, QKFormer): ``LIF(BN(W1 x))``, ``LIF(BN(W2 .))``. Pre-activation
     (SDT, Spikingformer): ``BN(W1 LIF(x))``, ``BN(W2 LIF(.))``. SDT's code adds an inner residual
     when hidden == dim (mlp_ratio 1); no published config uses it, so it is not reproduced.
+    ``bias=False``: both layers without bias (SGLFormer).
     """
 
-    def __init__(self, dim: int, hidden: int, make: Neurons, *, pre: bool) -> None:
+    def __init__(self, dim: int, hidden: int, make: Neurons, *, pre: bool,
+                 bias: bool = True) -> None:
         super().__init__()
         self.pre = pre
-        self.fc1 = Pointwise(dim, hidden, True)
+        self.fc1 = Pointwise(dim, hidden, bias)
         self.fc1_lif = make()
-        self.fc2 = Pointwise(hidden, dim, True)
+        self.fc2 = Pointwise(hidden, dim, bias)
         self.fc2_lif = make()
 
     def forward(self, x: Tensor) -> Tensor:

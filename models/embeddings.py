@@ -16,6 +16,9 @@ Channels go ``D/8, D/4, D/2, D``. The component study swaps them with one key, `
   (LIF(-pool)-Conv-BN) x4, the last conv D -> D in place of an added position embedding; no
   residual. The paper's figure keeps a separate RPE; the code has none (followed here).
 - ``conv``: one Conv-BN-LIF and the pools (the "SPS cut to one conv" ablation of STEP).
+- ``sps_linear_rpe`` (STEP's port of the Spiking Wavelet Transformer): ``sps`` whose position
+  embedding ``BN(Conv3x3(x))`` is added to the spikes without a neuron (its ``rpe_lif`` is
+  commented out). Output: spikes plus a real-valued embedding.
 
 Sequences (sMNIST, psMNIST, sCIFAR10 in STEP) enter through :class:`SequentialEmbedding`
 (``embedding: sequential``), STEP's Conv1d front end that turns a whole sequence into 64 tokens.
@@ -28,7 +31,7 @@ from torch import Tensor, nn
 import step.nn as snn
 from step.models.blocks import Neurons, conv_bn, max_pool, pool_count
 
-EMBEDDINGS = ("sps", "sps_membrane", "sps_pre", "conv")
+EMBEDDINGS = ("sps", "sps_membrane", "sps_pre", "conv", "sps_linear_rpe")
 
 
 def _pool_or_identity(pooled: bool) -> nn.Module:
@@ -66,10 +69,10 @@ class SPS(nn.Module):
             return
         c_in = [in_channels, *widths[:-1]]
         self.convs = nn.ModuleList([conv_bn(c, w) for c, w in zip(c_in, widths, strict=True)])
-        self.lifs = nn.ModuleList([make() for _ in range(4 if style == "sps" else 3)])
+        self.lifs = nn.ModuleList([make() for _ in range(3 if style == "sps_membrane" else 4)])
         self.pools = nn.ModuleList([_pool_or_identity(p) for p in pooled])
         self.rpe = conv_bn(dim, dim)
-        self.rpe_lif = make()
+        self.rpe_lif = None if style == "sps_linear_rpe" else make()
 
     def forward(self, x: Tensor) -> Tensor:
         if self.style == "conv":
@@ -79,9 +82,11 @@ class SPS(nn.Module):
             for lif, pool, conv in zip(self.lifs, self.pools, self.convs[1:], strict=True):
                 x = conv(pool(lif(x)))
             return x
-        if self.style == "sps":
+        if self.style in ("sps", "sps_linear_rpe"):
             for conv, lif, pool in zip(self.convs, self.lifs, self.pools, strict=True):
                 x = pool(lif(conv(x)))
+            if self.rpe_lif is None:
+                return x + self.rpe(x)
             return x + self.rpe_lif(self.rpe(x))
         for i in range(3):  # sps_membrane
             x = self.pools[i](self.lifs[i](self.convs[i](x)))

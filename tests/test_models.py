@@ -188,8 +188,14 @@ def test_every_neuron_carries_the_configured_spec(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_time_first_frames_of_any_length(name: str) -> None:
+    """Except for a model whose head has a weight per time step (``fixed_time_steps``:
+    SGLFormer's head convolution spans its T steps): frames of another length are refused."""
     model = models.create(name, "tiny")
     c = model.config
+    if getattr(model, "fixed_time_steps", False):
+        with pytest.raises(InputError, match=f"T={c.T} time steps, got 3"):
+            model(torch.rand(3, B, c.in_channels, c.img_size, c.img_size))
+        return
     if _is_points(name):  # encoded steps [T, B, points, channels]
         frames = torch.rand(3, B, c.points_per_step, c.in_channels)
     else:
@@ -201,10 +207,12 @@ def test_time_first_frames_of_any_length(name: str) -> None:
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_tiny_preset_runs_on_cifar_sized_input(name: str) -> None:
+    """A batch of two: in training mode SGLFormer's head BatchNorm sees one value per channel
+    and sample (as the original's), which a batch of one cannot normalise."""
     model = models.create(name, "tiny", img_size=32, in_channels=3, T=2)
     with torch.no_grad():
-        out = model(torch.rand(1, 3, 32, 32))
-    assert out.shape == (1, model.config.num_classes) and torch.isfinite(out).all()
+        out = model(torch.rand(B, 3, 32, 32))
+    assert out.shape == (B, model.config.num_classes) and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("name", ["spikformer", "sdt", "spikingformer"])

@@ -71,6 +71,10 @@ SJ_DEBUG_NEURON = "from spikingjelly.clock_driven.neuron import LIFNode as sj_LI
 SJ_DEBUG_NEURON_2 = "from spikingjelly.activation_based.neuron import LIFNode as sj_LIFNode"
 SJ_DEBUG_SURROGATE = "from spikingjelly.clock_driven import surrogate"
 SJ_DEBUG_SURROGATE_2 = "from spikingjelly.activation_based import surrogate"
+#: STEP's Spiking Wavelet Transformer casts its Haar matrix to float32 (sw_layers.py, twice);
+#: float64 here, as every other tensor of the golden run.
+HAAR_FLOAT32 = ".to(torch.float32)"
+HAAR_FLOAT64 = ".to(torch.float64)"
 QKFORMER_FIX = ("x = self.proj_lif(self.proj_bn(self.proj_conv(x)).reshape(T,B,C,N))"
                 ".reshape(T,B,C,W,H)")
 
@@ -327,6 +331,35 @@ MODELS: dict[str, Official] = {
                "block.0.mlp.dw_conv.weight", "head.weight"],
         edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
                ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1)],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+    ),
+    "sglformer": Official(
+        repo="ZhangHanN1/SGLFormer", folder="SGLFormer", files=["cifar10/sglformer.py"],
+        builder="vit_snn",
+        kwargs=dict(img_size_h=32, img_size_w=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dims=24, num_heads=2, mlp_ratios=4, qkv_bias=False, depths=1,
+                    sr_ratios=1, T=2),
+        grads=["stem.conv.conv3x3.weight", "blocks.0.loc.dwconv3x3.bn.weight",
+               "blocks.0.ssa1.q_conv.conv1x1.weight", "blocks.0.ssa3.proj_conv.bn.bias",
+               "blocks.0.mlp2.mlp1.conv1x1.weight", "full_size_conv.weight", "head.weight"],
+        edits=_shim_edits("cifar10/sglformer.py", 1),
+    ),
+    # STEP's port (the authors' code needs a ternary neuron step does not have): FATM's Haar
+    # matrix is cast to float32 in the code, which a float64 input cannot be multiplied with
+    "swformer": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/static/swformer_cifar.py", "cls/models/utils/sw_layers.py",
+               "cls/models/utils/node.py", "cls/models/utils/surrogate.py"],
+        builder="SWFormer",
+        kwargs=dict(step=4, img_size=32, patch_size=4, in_channels=3, num_classes=10,
+                    embed_dim=32, mlp_ratio=4, depths=1, FL_blocks=4),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.haar_weight",
+               "block.0.attn.haar_forward_bn.weight", "block.0.attn.conv2.weight",
+               "block.0.mlp.fc1_conv.weight", "head.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1),
+               ("cls/models/utils/sw_layers.py", HAAR_FLOAT32, HAAR_FLOAT64, 2)],
         neurons=staticmethod(lambda model: _braincog_neurons(model)),
         drop_neuron_state=True,
     ),
@@ -618,6 +651,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", choices=sorted(MODELS), default=sorted(MODELS))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    # STEP's SWformer decorates FATM with torch.compile: run it eagerly (same operations)
+    torch._dynamo.config.disable = True
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only:
             golden = generate(name, args.src.resolve(), Path(tmp))
