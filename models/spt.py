@@ -131,13 +131,19 @@ def knn(centres: Tensor, points: Tensor, k: int) -> Tensor:
 
 
 class QueueEncoder(nn.Module):
-    """Q-SDE: ``[B, N, C]`` -> ``[T, B, S, C]`` (module docstring)."""
+    """Q-SDE: ``[B, N, C]`` -> ``[T, B, S, C]`` (module docstring); ``mode="repeat"`` gives
+    every step the whole cloud."""
 
-    def __init__(self, T: int, samples: int, indexing: str) -> None:
+    #: a static input becomes time steps here (the temporal probe permutes this output)
+    encodes_time = True
+
+    def __init__(self, T: int, samples: int, indexing: str, mode: str = "queue") -> None:
         super().__init__()
-        self.T, self.samples, self.indexing = T, samples, indexing
+        self.T, self.samples, self.indexing, self.mode = T, samples, indexing, mode
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.mode == "repeat":
+            return x.expand(self.T, *x.shape)
         B, N, C = x.shape
         S, T = self.samples, self.T
         r = (N - S) // (T - 1) if T > 1 else 0
@@ -258,7 +264,7 @@ class SpikingPointTransformer(nn.Module):
         self.lifs = nn.ModuleList([make(), make(), make()])  # the head's
         self.head = nn.ModuleList([_conv1(width, 256), _conv1(256, 64),
                                    snn.Conv1d(64, c.num_classes, 1)])
-        self.encoder = QueueEncoder(c.T, c.points_per_step, c.queue_indexing)
+        self.encoder = QueueEncoder(c.T, c.points_per_step, c.queue_indexing, c.point_encoder)
 
     def time_first(self, x: Tensor) -> Tensor:
         c = self.config
@@ -267,8 +273,6 @@ class SpikingPointTransformer(nn.Module):
                 raise InputError(f"SPT was configured for clouds of {c.num_points} points of "
                                  f"{c.in_channels} channels, got {tuple(x.shape[1:])} (set "
                                  "num_points / in_channels)")
-            if c.point_encoder == "repeat":
-                return x.expand(c.T, *x.shape)
             return self.encoder(x)
         if x.dim() == 4 and x.shape[-1] == c.in_channels:
             return x
@@ -299,7 +303,7 @@ SPT_PRESETS: dict[str, dict] = {
     # STEP's cls/configs/spt/modelnet40.yml (input_dim 6: xyz and normals)
     "modelnet40": {**_ARCH, "in_channels": 6, "num_classes": 40},
     "tiny": {**_ARCH, "in_channels": 3, "num_classes": 5, "num_points": 64, "num_samples": 32,
-             "base_dim": 8, "nblocks": 2, "nneighbor": 4, "transformer_dim": 16},
+             "base_dim": 8, "nblocks": 1, "nneighbor": 4, "transformer_dim": 16},
 }
 
 
