@@ -8,6 +8,7 @@ person can fix are printed as one line and exit with code 2; nothing is left hal
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -70,10 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return ExitCode.USAGE_ERROR
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # to relaunch (torchrun)
     try:
         return int(args.run(args))
     except StepError as err:
-        sys.stderr.write(f"step {args.command}: error: {err}\n")
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
+            sys.stderr.write(f"step {args.command}: error: {err}\n")
         return ExitCode.USAGE_ERROR
     except OSError as err:  # a path the command cannot read or write
         where = f": {err.filename}" if err.filename else ""

@@ -4,6 +4,8 @@ Example::
 
     step train --model spiking_mlp --preset tiny --dataset digits --epochs 5 --out runs/mlp
     step train --config run.yaml --resume          # continue a killed run where it stopped
+    step train --nproc 2 --model spiking_mlp ...   # DistributedDataParallel, via torchrun
+    step train --recipe step-cifar --dataset cifar10 --data-root DATA --amp fp16 --device cuda
 
 Writes ``OUT/result.json`` (metrics, environment, support levels, firing rates, temporal probe,
 learning curve), ``OUT/learning_curve.png``, ``OUT/checkpoint.pt`` (each epoch) and
@@ -23,7 +25,8 @@ from step.errors import InputError, StepError
 
 #: Flags that map one to one onto RunConfig fields (None = not given, the file/default wins).
 RUN_FLAGS = ("model", "preset", "dataset", "backend", "epochs", "seed", "batch_size", "lr",
-             "out", "data_root", "img_size", "train_subset", "eval_subset", "device")
+             "out", "data_root", "img_size", "train_subset", "eval_subset", "device", "recipe",
+             "amp", "log", "sync_bn")
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, with_backend: bool = True) -> None:
@@ -68,6 +71,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train again into an OUT that already holds a run")
     p.add_argument("--stop-after", type=int, metavar="N",
                    help="stop after N epochs of this call, as if killed (to test --resume)")
+    p.add_argument("--recipe", help="training recipe: step-cifar (the published STEP's: "
+                   "timm RandAugment, mixup, random erasing, warm-up + cosine, 410 epochs); "
+                   "flags and the config file override its values")
+    p.add_argument("--amp", choices=("bf16", "fp16"),
+                   help="mixed precision via torch.autocast (fp16 with a gradient scaler)")
+    p.add_argument("--log", choices=("tensorboard",),
+                   help="also write TensorBoard scalars to OUT/tensorboard")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train with N processes (DistributedDataParallel, launched with "
+                   "torchrun; gloo on CPU, nccl and one GPU each on CUDA); --batch-size stays "
+                   "the global batch")
+    p.add_argument("--sync-bn", action="store_true", default=None,
+                   help="with --nproc on GPUs: BatchNorm statistics over all processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print result.json to stdout")
     p.set_defaults(run=run)
@@ -76,9 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from step._io import output_dir
     from step.train import load_run_config, train
+    from step.train.logging import check_tensorboard
 
     cfg = load_run_config(args.config, flags_of(args), args.sets)
     output_dir(cfg.out)
+    check_tensorboard(cfg.log)
     if args.resume and args.overwrite:
         raise InputError("--resume continues the run in --out, --overwrite starts it again: "
                          "give one of them")
@@ -88,9 +106,15 @@ def run(args: argparse.Namespace) -> int:
               f"{finished['test']['acc']:.4f}): nothing to do (--overwrite trains it again)",
               file=sys.stderr if args.json else sys.stdout)
         result = finished
+    elif launches(args):  # checked above, in this one process; torchrun runs the rest
+        from step.train.distributed import launch
+
+        return launch(getattr(args, "argv", None) or [], args.nproc, cfg)
     else:
         result = train(cfg, resume=args.resume, progress=not args.quiet,
                        stop_after=args.stop_after)
+    if result.get("status") == "worker" or result.get("rank", 0) != 0:
+        return ExitCode.OK  # another DDP process: rank 0 reports
     if result.get("status") == "stopped":
         print(f"stopped after {result['epochs_done']} epochs; continue with --resume "
               f"(checkpoint in {result['out']})")
@@ -100,6 +124,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         render(result, cfg.out)
     return ExitCode.CHECK_FAILED if "diverged" in result else ExitCode.OK
+
+
+def launches(args: argparse.Namespace) -> bool:
+    """Whether this call starts torchrun (``--nproc N > 1``, not already under torchrun)."""
+    import os
+
+    if args.nproc is None:
+        return False
+    if args.nproc < 1:
+        raise InputError(f"--nproc must be at least 1, got {args.nproc}")
+    return args.nproc > 1 and "WORLD_SIZE" not in os.environ
 
 
 def previous_run(cfg: Any, *, resume: bool) -> dict[str, Any] | None:

@@ -46,16 +46,17 @@ def save(path: Path, **payload: Any) -> None:
 
 
 def save_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: Any,
-                    epoch: int, history: list[dict], best: dict, identity: dict) -> None:
-    """The state after ``epoch`` completed epochs."""
+                    epoch: int, history: list[dict], best: dict, identity: dict,
+                    scaler: Any = None) -> None:
+    """The state after ``epoch`` completed epochs (and fp16's gradient scale, if scaled)."""
     save(out / CHECKPOINT, model=model.state_dict(), optimizer=optimizer.state_dict(),
          scheduler=scheduler.state_dict(), torch_rng=torch.get_rng_state(),
          encoders=encoder_states(model), epoch=epoch, history=history, best=best,
-         identity=identity)
+         identity=identity, scaler=scaler.state_dict() if scaler is not None else None)
 
 
 def load_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: Any,
-                    identity: dict) -> dict[str, Any]:
+                    identity: dict, scaler: Any = None) -> dict[str, Any]:
     """Restore everything in place; returns ``{"epoch", "history", "best"}``."""
     path = out / CHECKPOINT
     if not path.is_file():
@@ -70,6 +71,8 @@ def load_checkpoint(out: Path, *, model: nn.Module, optimizer: Any, scheduler: A
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
     set_encoder_states(model, state["encoders"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
     return {"epoch": state["epoch"], "history": state["history"], "best": state["best"]}
 
 

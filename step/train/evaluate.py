@@ -96,12 +96,16 @@ def fresh_encoders(model: nn.Module) -> Iterator[None]:
 @torch.no_grad()
 def evaluate(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: bool,
              criterion: nn.Module, device: str = "cpu", rates: bool = False,
-             predictions: bool = False) -> dict[str, Any]:
+             predictions: bool = False, amp: str | None = None) -> dict[str, Any]:
     """Mean loss and accuracy over ``data`` (and firing rates if ``rates``), in eval mode.
+
+    ``amp`` (bf16, fp16) runs the forward under torch.autocast, as training did.
 
     ``predictions`` also returns the predicted and true label of every sample, in the data's
     order: two runs on the same test set can then be compared sample by sample (McNemar).
     """
+    from step.train.precision import autocast
+
     was_training = model.training
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
@@ -112,8 +116,10 @@ def evaluate(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: 
         with fresh_encoders(model), (monitor or _null()):
             for x, y in batches(data, batch_size, time_first=time_first):
                 x, y = x.to(device), y.to(device)
-                logits = model(x)
-                loss_sum += float(criterion(logits, y)) * len(y)
+                with autocast(device, amp):
+                    logits = model(x)
+                    loss = criterion(logits, y)
+                loss_sum += float(loss) * len(y)
                 correct += int((logits.argmax(1) == y).sum())
                 n += len(y)
                 if predictions:
@@ -176,13 +182,13 @@ def permute_time(model: nn.Module, order: Tensor, point: str) -> Iterator[None]:
 
 def temporal_probe(model: nn.Module, data: SampleSet, *, batch_size: int, time_first: bool,
                    criterion: nn.Module, T: int, device: str = "cpu",
-                   input_T: int | None = None) -> dict[str, Any]:
+                   input_T: int | None = None, amp: str | None = None) -> dict[str, Any]:
     """Accuracy with time reversed / shuffled at the input and after the first neuron layer.
 
     ``T`` is the model's number of steps; ``input_T`` the length of a time-first input when it
     differs (a model that reads a whole sequence as one input, repeated over its own T)."""
     kw = {"batch_size": batch_size, "time_first": time_first, "criterion": criterion,
-          "device": device}
+          "device": device, "amp": amp}
     base = evaluate(model, data, **kw)
     out: dict[str, Any] = {"T": T, "original": {"acc": base["acc"], "loss": base["loss"]},
                            "input_varies_in_time": _input_varies(model, data, time_first, device)}

@@ -22,6 +22,7 @@ import math
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,14 @@ from torch import nn
 
 from step._io import write_json
 from step.data import batches, epoch_order
+from step.errors import InputError
 from step.train import checkpoint as ckpt
+from step.train import distributed, recipe
 from step.train.config import RunConfig
+from step.train.distributed import Distributed
 from step.train.evaluate import evaluate, temporal_probe
+from step.train.logging import Scalars, check_tensorboard
+from step.train.precision import autocast, grad_scaler
 from step.train.setup import (
     build_model,
     data_overrides,
@@ -78,57 +84,119 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     ``stop_after=k`` ends this call after k epochs as if the process were killed (the
     checkpoint is there; ``resume=True`` continues). Its return value is then
     ``{"status": "stopped", "epochs_done": ...}`` and no result.json is written.
+
+    Started by torchrun with several processes, it trains with DistributedDataParallel
+    (:mod:`step.train.distributed`); rank 0 returns the result, the others
+    ``{"status": "worker", "rank": r}``.
     """
+    dist = distributed.from_env(cfg.device)
+    try:
+        return _train(cfg, dist, resume=resume, progress=progress, stop_after=stop_after)
+    finally:
+        dist.close()
+
+
+@dataclass
+class _Kit:
+    """What one optimiser step needs beyond model and optimiser (DDP, mixing, AMP)."""
+
+    dist: Distributed
+    criterion: nn.Module
+    mixer: recipe.Mixer | None
+    scaler: Any
+    drop_last: bool
+
+
+def _schedule(cfg: RunConfig, steps: int):
+    """The LambdaLR factor of the run's learning-rate schedule (``lr_schedule``)."""
+    if cfg.lr_schedule == "timm_cosine":
+        lrs = recipe.timm_cosine_lrs(
+            lr=cfg.lr, epochs=cfg.epochs, cooldown_epochs=cfg.cooldown_epochs,
+            warmup_epochs=cfg.warmup_epochs, warmup_lr=cfg.warmup_lr,
+            min_lr=cfg.min_lr if cfg.min_lr is not None else cfg.lr * cfg.min_lr_ratio)
+        return recipe.epoch_lr_factor(lrs, cfg.lr, steps)
+    ratio = cfg.min_lr_ratio if cfg.min_lr is None else cfg.min_lr / cfg.lr
+    return warmup_cosine(cfg.epochs * steps, round(cfg.warmup_epochs * steps), ratio)
+
+
+def _train(cfg: RunConfig, dist: Distributed, *, resume: bool, progress: bool,
+           stop_after: int | None) -> dict[str, Any]:
     out = Path(cfg.out)
+    check_tensorboard(cfg.log)
     data = load_data(cfg)
+    if cfg.augment is not None:
+        data = recipe.augment_data(data, cfg.augment, cfg.seed)
     overrides = data_overrides(cfg, data)
+    distributed.check_sync_bn(cfg.sync_bn, cfg.device, dist.world_size)
+    distributed.check_split(len(data.train), cfg.batch_size, dist.world_size)
+    distributed.check_mix_batches(cfg.batch_size, dist.world_size,
+                                  cfg.augment is not None and cfg.augment.mixes)
     model, init = build_model(cfg, overrides)
+    model = distributed.convert_sync_bn(model, cfg.sync_bn, dist.world_size)
+    net = dist.wrap(model, device=cfg.device)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    mixes = cfg.augment is not None and cfg.augment.mixes
+    kit = _Kit(dist, recipe.train_criterion(cfg.augment, cfg.label_smoothing),
+               recipe.Mixer(cfg.augment, data.num_classes, cfg.label_smoothing, cfg.seed,
+                            dist.rank) if mixes else None,
+               grad_scaler(cfg.device, cfg.amp), drop_last=mixes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = math.ceil(len(data.train) / cfg.batch_size)
-    schedule = warmup_cosine(cfg.epochs * steps, round(cfg.warmup_epochs * steps),
-                             cfg.min_lr_ratio)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    steps = (len(data.train) // cfg.batch_size if kit.drop_last
+             else math.ceil(len(data.train) / cfg.batch_size))
+    if steps == 0:
+        raise InputError(f"mixing needs a whole batch: {len(data.train)} training samples do "
+                         f"not fill one batch of {cfg.batch_size}; lower --batch-size")
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg, steps))
     identity = cfg.identity()
     out.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves no folder behind
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": {"epoch": None}}
     if resume:
         state = ckpt.load_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler,
-                                     identity=identity)
-        _warn(f"resuming after epoch {state['epoch']} of {cfg.epochs} "
-              f"(from {out / ckpt.CHECKPOINT})")
+                                     identity=identity, scaler=kit.scaler)
+        if dist.is_main:
+            _warn(f"resuming after epoch {state['epoch']} of {cfg.epochs} "
+                  f"(from {out / ckpt.CHECKPOINT})")
     eval_kw = {"batch_size": cfg.eval_batch_size, "time_first": data.time_first,
-               "criterion": criterion, "device": cfg.device}
+               "criterion": criterion, "device": cfg.device, "amp": cfg.amp}
     rss_before = _maxrss_mb()
-    bar = _Progress(progress, cfg, steps)
+    bar = _Progress(progress and dist.is_main, cfg, steps)
+    scalars = Scalars(cfg.log, out, enabled=dist.is_main)
     done_now = 0
     with bar:
         for epoch in range(state["epoch"], cfg.epochs):
             if stop_after is not None and done_now >= stop_after:
-                return {"status": "stopped", "epochs_done": epoch, "out": str(out)}
-            row = _train_epoch(model, data, epoch, cfg, optimizer, scheduler, criterion, bar)
-            if math.isfinite(row["train_loss"]):
+                return {"status": "stopped", "epochs_done": epoch, "out": str(out),
+                        "rank": dist.rank}
+            dist.seed_epoch(model, cfg.seed, epoch)
+            row = _train_epoch(net, data, epoch, cfg, optimizer, scheduler, bar, kit)
+            if math.isfinite(row["train_loss"]) and dist.is_main:
                 val = evaluate(model, data.val, **eval_kw)
                 row.update(val_loss=val["loss"], val_acc=val["acc"])
             state["history"].append(row)
             bad = _non_finite(row)
-            if bad:  # diverged: later epochs cannot recover, stop and say so
+            if dist.agree(bad is not None):  # diverged: later epochs cannot recover, stop
                 state["epoch"] = epoch + 1
                 state["diverged"] = {"epoch": epoch + 1, "reason": f"{bad} (learning rate "
                                      f"{cfg.lr:g} too large?)"}
-                _warn(f"warning: {cfg.model} diverged in epoch {epoch + 1} ({bad}); stopped "
-                      "early, try a smaller --lr")
+                if dist.is_main:
+                    _warn(f"warning: {cfg.model} diverged in epoch {epoch + 1} ({bad}); "
+                          "stopped early, try a smaller --lr")
                 break
-            if _better(val, state["best"]):
-                state["best"] = {"epoch": epoch + 1, "val_acc": val["acc"],
-                                 "val_loss": val["loss"]}
-                ckpt.save_best(out, model, epoch + 1)
+            if dist.is_main:  # one writer; checkpoints hold the unwrapped model
+                if _better(val, state["best"]):
+                    state["best"] = {"epoch": epoch + 1, "val_acc": val["acc"],
+                                     "val_loss": val["loss"]}
+                    ckpt.save_best(out, model, epoch + 1)
+                ckpt.save_checkpoint(out, model=model, optimizer=optimizer,
+                                     scheduler=scheduler, epoch=epoch + 1,
+                                     history=state["history"], best=state["best"],
+                                     identity=identity, scaler=kit.scaler)
             state["epoch"] = epoch + 1
-            ckpt.save_checkpoint(out, model=model, optimizer=optimizer, scheduler=scheduler,
-                                 epoch=epoch + 1, history=state["history"], best=state["best"],
-                                 identity=identity)
+            scalars.epoch(row)
             bar.epoch_done(row)
             done_now += 1
+    if not dist.is_main:
+        return {"status": "worker", "rank": dist.rank}
     memory = {"method": "resource.getrusage(RUSAGE_SELF).ru_maxrss delta (MB)",
               "before_mb": rss_before, "after_mb": _maxrss_mb(),
               "peak_delta_mb": _maxrss_mb() - rss_before}
@@ -161,36 +229,59 @@ def train(cfg: RunConfig, *, resume: bool = False, progress: bool = False,
     }
     if "diverged" in state:
         result["diverged"] = state["diverged"]
+    if dist.active:
+        result["distributed"] = dist.describe()
     result["energy"] = _energy(model, data, cfg)
     if cfg.probe:
         result["temporal_probe"] = temporal_probe(
             model, data.test, T=int(getattr(model.config, "T", 1)),
             input_T=data.sample_shape[0] if data.time_first else None, **eval_kw)
     write_json(out / RESULT, result)
+    scalars.test(result["test"], best_epoch)
+    scalars.close()
     _plot_curve(out / "learning_curve.png", state["history"], cfg)
     return result
 
 
-def _train_epoch(model: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimizer: Any,
-                 scheduler: Any, criterion: nn.Module, bar: _Progress) -> dict[str, Any]:
-    model.train()
+def _train_epoch(net: nn.Module, data: Any, epoch: int, cfg: RunConfig, optimizer: Any,
+                 scheduler: Any, bar: _Progress, kit: _Kit) -> dict[str, Any]:
+    """One epoch over this process's shard of every global batch (all of it in one process)."""
+    net.train()
     order = epoch_order(len(data.train), cfg.seed, epoch)
+    if kit.drop_last:  # timm's training loader drops the incomplete last batch when mixing
+        order = order[:len(order) // cfg.batch_size * cfg.batch_size]
+    if hasattr(data.train, "set_epoch"):  # augmentation draws are a function of the epoch
+        data.train.set_epoch(epoch)
     loss_sum, correct, n = 0.0, 0, 0
     start = time.perf_counter()
-    for x, y in batches(data.train, cfg.batch_size, time_first=data.time_first, order=order):
+    for k, (index, n_global) in enumerate(kit.dist.shards(order, cfg.batch_size)):
+        x, y = next(batches(data.train, len(index), time_first=data.time_first, order=index))
         x, y = x.to(cfg.device), y.to(cfg.device)
+        if kit.mixer is not None:  # mixed images, soft targets; accuracy stays on y
+            x, target = kit.mixer(x, y, epoch, k)
+        else:
+            target = y
         optimizer.zero_grad(set_to_none=True)
-        logits = model(x)
-        loss = criterion(logits, y)
-        loss.backward()
-        optimizer.step()
+        with autocast(cfg.device, cfg.amp):
+            logits = net(x)
+            loss = kit.criterion(logits, target)
+        weight = kit.dist.loss_weight(len(y), n_global)
+        scaled = loss if weight == 1 else loss * weight  # DDP's average = the global batch's
+        if kit.scaler is not None:
+            kit.scaler.scale(scaled).backward()
+            kit.scaler.step(optimizer)
+            kit.scaler.update()
+        else:
+            scaled.backward()
+            optimizer.step()
         scheduler.step()
         loss_sum += float(loss.detach()) * len(y)
         correct += int((logits.argmax(1) == y).sum())
         n += len(y)
         bar.step()
-        if not math.isfinite(loss_sum):
-            break  # diverged: the caller stops the run
+        if not math.isfinite(loss_sum) and not kit.dist.active:
+            break  # diverged: the caller stops the run (under DDP every rank goes on together)
+    loss_sum, correct, n = kit.dist.sum([loss_sum, correct, n])
     return {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n,
             "lr": optimizer.param_groups[0]["lr"], "train_time_s": time.perf_counter() - start}
 
