@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--out", default=None, help="results JSON (default results/<device>.json)")
     p.add_argument("--docs", action="store_true", help="only regenerate docs/performance.md")
+    p.add_argument("--no-startup", action="store_true",
+                   help="skip timing the step command's start-up (10 processes)")
     args = p.parse_args(argv)
     if args.docs:
         from benchmarks.report import write_docs
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_neurons(size, backends, direct, args.device, args.warmup, args.repeats,
                               cases=tuple(args.cases.split(",")))
     result = {"schema": "step.benchmarks/1", "environment": environment(args.device, args.threads),
-              "startup_s": startup(), "results": rows}
+              "startup_s": None if args.no_startup else startup(), "results": rows}
     sizes = args.sizes.replace(',', '-')
     out = Path(args.out) if args.out else RESULTS / f"{args.device.split(':')[0]}-{sizes}.json"
     from step._io import write_json

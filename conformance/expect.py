@@ -17,7 +17,7 @@ from torch import Tensor
 from step.conformance.cases import Case
 from step.conformance.drives import make_drive, shape_drive
 from step.conformance.oracle import oracle_parameters, oracle_run
-from step.conformance.policy import TOLERANCES, torch_dtype
+from step.conformance.policy import AUTOCAST, TOLERANCES, torch_dtype
 from step.specs import NeuronSpec
 
 
@@ -45,8 +45,12 @@ GRADIENT_CLEARANCE = 10 * TOLERANCES["float32"].threshold_band
 
 
 def case_input(case: Case, attempt: int = 0) -> Tensor:
-    """The case's main input, drawn from its seed (and the attempt) in its dtype."""
-    return drive_for(case, case.drive, case.seed + 1009 * attempt, torch_dtype(case.dtype))
+    """The case's main input, drawn from its seed (and the attempt) in its dtype; for the
+    autocast set rounded to bfloat16 first, so that reference and module see the same input."""
+    x = drive_for(case, case.drive, case.seed + 1009 * attempt, torch_dtype(case.dtype))
+    if case.dtype == AUTOCAST:
+        x = x.to(torch.bfloat16).to(x.dtype)
+    return x
 
 
 def drive_for(case: Case, name: str, seed: int, dtype: torch.dtype) -> Tensor:
@@ -68,9 +72,11 @@ def expected(case: Case) -> Expected:
     """Run the oracle on the case's input (with gradients for gradient modes)."""
     if case.aspect == "forward":
         return _run(case, case_input(case))
+    clearance = (GRADIENT_CLEARANCE if case.dtype != AUTOCAST
+                 else 2 * TOLERANCES[AUTOCAST].threshold_band)
     for attempt in range(20):
         exp = _run(case, case_input(case, attempt))
-        if float(exp.margin.abs().min()) > GRADIENT_CLEARANCE:
+        if float(exp.margin.abs().min()) > clearance:
             break
     return exp
 

@@ -30,7 +30,8 @@ from step.conformance.compare import (
 )
 from step.conformance.expect import Expected, expected
 from step.conformance.modes import MODES, Seen
-from step.conformance.policy import TOLERANCES, Status, torch_dtype
+from step.conformance.placement import Placed
+from step.conformance.policy import AUTOCAST, TOLERANCES, Status, torch_dtype
 from step.support import Level, Support
 
 
@@ -204,8 +205,10 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {message}{where}"
 
 
-def run_case(backend: Backend, case: Case, exp: Expected | BaseException) -> CaseResult:
-    """Judge ``backend`` on ``case`` against the precomputed reference ``exp``."""
+def run_case(backend: Backend, case: Case, exp: Expected | BaseException,
+             device: str = "cpu") -> CaseResult:
+    """Judge ``backend`` on ``case`` against the precomputed reference ``exp``, with the
+    backend's module on ``device`` (the reference and the judging stay on the CPU)."""
     start = time.perf_counter()
     name = backend.name
 
@@ -230,6 +233,8 @@ def run_case(backend: Backend, case: Case, exp: Expected | BaseException) -> Cas
         with default_dtype(dtype):
             neuron = backend.build_neuron(case.spec)
         neuron.to(dtype)
+        if device != "cpu" or case.dtype == AUTOCAST:
+            neuron = Placed(neuron, device, case.dtype == AUTOCAST, dtype)
         neuron.record_v = True
         seen = MODES[case.mode](neuron, exp, case)
         verdict = judge(case, exp, seen, support)
@@ -288,7 +293,7 @@ def run_suite(
     backends: Sequence[Backend], cases: Sequence[Case],
     on_result: Callable[[CaseResult], None] | None = None,
     backend_info: dict[str, dict[str, Any]] | None = None, pattern: str | None = None,
-    workers: int = 1,
+    workers: int = 1, device: str = "cpu", ray: Any = None,
 ) -> SuiteReport:
     """Run every case on every backend; ``on_result`` sees each outcome as it comes.
 
@@ -296,12 +301,17 @@ def run_suite(
     expectations and runs them on every backend, found again by name in the worker); the
     results come back in the same order as with one process. Backends registered by hand
     (:func:`step.registry.register_plugin`) exist only in this process: use one worker.
+    ``ray`` (an open :class:`step.executor.RayPool`) does the same with Ray tasks instead of
+    processes; a chunk whose task failed after its retries is an ``error`` row per case.
+    ``device`` is where the backends' modules run (the reference stays on the CPU).
     """
     from step.conformance.report_json import environment
 
     start = time.perf_counter()
-    if workers > 1 and len(cases) > 1:
-        results = _run_parallel(backends, cases, on_result, workers)
+    if ray is not None:
+        results = _run_on_ray(ray, backends, cases, on_result, device)
+    elif workers > 1 and len(cases) > 1:
+        results = _run_parallel(backends, cases, on_result, workers, device)
     else:
         results = []
         cache: dict[str, Expected | BaseException] = {}
@@ -309,7 +319,7 @@ def run_suite(
             for case in cases:
                 if case.id not in cache:
                     cache[case.id] = _expect(case)
-                res = run_case(backend, case, cache[case.id])
+                res = run_case(backend, case, cache[case.id], device)
                 results.append(res)
                 if on_result is not None:
                     on_result(res)
@@ -331,31 +341,64 @@ def _expect(case: Case) -> Expected | BaseException:
         return err
 
 
-def _run_chunk(names: list[str], cases: list[Case]) -> list[CaseResult]:
+def _run_chunk(names: list[str], cases: list[Case], device: str = "cpu") -> list[CaseResult]:
     """A worker's share: its cases on every backend, in (backend, case) order."""
     from step.registry import get_backend
 
     torch.set_num_threads(1)
     exps = [_expect(c) for c in cases]
-    return [run_case(get_backend(n), c, e) for n in names for c, e in zip(cases, exps,
-                                                                          strict=True)]
+    return [run_case(get_backend(n), c, e, device) for n in names
+            for c, e in zip(cases, exps, strict=True)]
+
+
+def _chunks(cases: Sequence[Case], n: int) -> list[list[Case]]:
+    """``n`` interleaved chunks: the costly kinds (HH) are spread over every worker."""
+    return [list(cases[i::n]) for i in range(min(len(cases), n))]
+
+
+def _in_order(results: list[CaseResult], names: list[str],
+              cases: Sequence[Case]) -> list[CaseResult]:
+    order = {(b, c.id): k for k, (b, c) in enumerate((b, c) for b in names for c in cases)}
+    return sorted(results, key=lambda r: order[r.backend, r.case.id])
 
 
 def _run_parallel(backends: Sequence[Backend], cases: Sequence[Case],
                   on_result: Callable[[CaseResult], None] | None,
-                  workers: int) -> list[CaseResult]:
+                  workers: int, device: str = "cpu") -> list[CaseResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     names = [b.name for b in backends]
-    # interleaved chunks: the costly kinds (HH) are spread over every worker
-    chunks = [list(cases[i::workers * 4]) for i in range(min(len(cases), workers * 4))]
-    order = {(b, c.id): k for k, (b, c) in enumerate((b, c) for b in names for c in cases)}
     results: list[CaseResult] = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for future in as_completed([pool.submit(_run_chunk, names, ch) for ch in chunks]):
+        futures = [pool.submit(_run_chunk, names, ch, device)
+                   for ch in _chunks(cases, workers * 4)]
+        for future in as_completed(futures):
             for res in future.result():
                 results.append(res)
                 if on_result is not None:
                     on_result(res)
-    return sorted(results, key=lambda r: order[r.backend, r.case.id])
+    return _in_order(results, names, cases)
+
+
+def _run_on_ray(pool: Any, backends: Sequence[Backend], cases: Sequence[Case],
+                on_result: Callable[[CaseResult], None] | None,
+                device: str) -> list[CaseResult]:
+    """The chunks of :func:`_run_parallel` as Ray tasks (one CPU, one GPU on cuda), one
+    chunk per backend and quarter of the cluster's CPUs, so that a chunk that fails for good
+    fails one backend's cases, not every backend's."""
+    from step.executor import error_line, resources
+
+    names = [b.name for b in backends]
+    jobs = [([n], ch, device) for n in names for ch in _chunks(cases, pool.cpus() * 4)]
+    results: list[CaseResult] = []
+    for k, got in pool.run(_run_chunk, jobs, [resources(device)] * len(jobs)):
+        if isinstance(got, BaseException):
+            (name,), chunk, _ = jobs[k]
+            line = f"the Ray task running these cases failed: {error_line(got)}"
+            got = [CaseResult(name, c, Status.ERROR, line) for c in chunk]
+        for res in got:
+            results.append(res)
+            if on_result is not None:
+                on_result(res)
+    return _in_order(results, names, cases)

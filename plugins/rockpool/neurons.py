@@ -110,7 +110,7 @@ class RockpoolNeuron(LibraryNeuron):
         drive = self.drive(x).reshape(t, b, -1).movedim(0, 1)  # Rockpool: [B, T, N]
         lif = self._module(drive.shape[-1], x.dtype)
         # Rockpool leaves batch element 0's last membrane in its vmem state: start from 0
-        lif.vmem = torch.zeros(drive.shape[-1], dtype=x.dtype)
+        lif.vmem = torch.zeros(drive.shape[-1], dtype=x.dtype, device=x.device)
         # Rockpool's vmem state holds one value per neuron, not per batch element: the module
         # starts from vmem = 0 and the batch's own start enters with the first input. Its first
         # step computes (0 * alpha + drive[0]) + bias, so adding alpha * v0 (in the input's

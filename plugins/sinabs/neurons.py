@@ -62,7 +62,7 @@ class SinabsNeuron(LibraryNeuron):
             return self.v_threshold.to(dtype) - self.spec.v_reset
         return float(self.spec.v_threshold) - float(self.spec.v_reset)
 
-    def _reset_fn(self, dtype: torch.dtype) -> Any:
+    def _reset_fn(self, dtype: torch.dtype, device: torch.device) -> Any:
         spec, act = self.spec, self._activation
         if self._own_reset:
             return self._canonical_reset
@@ -72,7 +72,7 @@ class SinabsNeuron(LibraryNeuron):
             return act.MembraneSubtract(subtract_value=0.0)
         # soft: a [1]-shaped tensor so that float32 spikes times it promote to its dtype
         th = self.v_threshold.to(dtype).reshape(1) if spec.learn_threshold else \
-            torch.tensor([float(spec.v_threshold)], dtype=dtype)
+            torch.tensor([float(spec.v_threshold)], dtype=dtype, device=device)
         return act.MembraneSubtract(subtract_value=th)
 
     def _canonical_reset(self, spikes: Tensor, state: dict, threshold: Any) -> dict:
@@ -112,7 +112,7 @@ class SinabsNeuron(LibraryNeuron):
             state={"v_mem": v0},
             spike_threshold=threshold,
             spike_fn=self._activation.SingleSpike,
-            reset_fn=self._reset_fn(x.dtype),
+            reset_fn=self._reset_fn(x.dtype, x.device),
             surrogate_grad_fn=self._surrogate,
             min_v_mem=None,
             norm_input=spec.kind != "if" and spec.decay_input,

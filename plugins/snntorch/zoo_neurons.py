@@ -40,11 +40,11 @@ class SnnTorchCUBA(NeuronModule):
     def _bind(self, like: Tensor) -> None:
         """alpha, beta and a fixed threshold in the input's dtype (float64 stays float64)."""
         spec, syn = self.spec, self.syn
-        syn.alpha = torch.tensor(1.0 - 1.0 / spec.tau_syn, dtype=like.dtype)
-        syn.beta = torch.tensor(1.0 - 1.0 / spec.tau, dtype=like.dtype)
+        syn.alpha = torch.tensor(1.0 - 1.0 / spec.tau_syn, dtype=like.dtype, device=like.device)
+        syn.beta = torch.tensor(1.0 - 1.0 / spec.tau, dtype=like.dtype, device=like.device)
         if not spec.learn_threshold:
             th = library_threshold(spec.v_threshold - spec.v_reset, like.dtype, spec.fire, "gt")
-            syn.threshold = torch.tensor(th, dtype=like.dtype)
+            syn.threshold = torch.tensor(th, dtype=like.dtype, device=like.device)
 
     def run(self, x: Tensor, state: State | None, record_v: bool):
         spec, syn = self.spec, self.syn
@@ -77,8 +77,8 @@ class SnnTorchCUBA(NeuronModule):
                 if record_v:
                     vs.append(mem + v_r)
         finally:
-            syn.syn = torch.zeros(0, dtype=x.dtype)
-            syn.mem = torch.zeros(0, dtype=x.dtype)
+            syn.syn = torch.zeros(0, dtype=x.dtype, device=x.device)
+            syn.mem = torch.zeros(0, dtype=x.dtype, device=x.device)
             syn.reset = None
         final = {"v": mem + v_r, "i": cur / self.k}
         return torch.stack(spikes), (torch.stack(vs) if record_v else None), final

@@ -72,4 +72,11 @@ class SpikingJellyBackend(LibraryBackend):
 
 @hookimpl
 def step_backends() -> list[Backend]:
-    return [SpikingJellyBackend()]
+    from step.plugins.spikingjelly.kernels import (
+        SpikingJellyCudaBackend,
+        SpikingJellyCupyBackend,
+        SpikingJellyTritonBackend,
+    )
+
+    return [SpikingJellyBackend(), SpikingJellyCudaBackend(), SpikingJellyTritonBackend(),
+            SpikingJellyCupyBackend()]

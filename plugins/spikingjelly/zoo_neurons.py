@@ -151,7 +151,7 @@ class GLIF(_Zoo):
                 self.surrogate_function)
             spikes.append(s)
             vs.append(v)
-        t = torch.tensor(t0 + x.shape[0])
+        t = torch.tensor(t0 + x.shape[0], device=x.device)
         return torch.stack(spikes), (torch.stack(vs) if record_v else None), \
             {"v": v, "s": s, "t": t}
 

@@ -31,8 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only the cases whose id matches: a glob ('lif-*/random/*') or a "
                    "substring ('single-step'); ids look like lif-tau5/random/multi-step/T32/"
                    "float32")
-    p.add_argument("--dtype", default="both", choices=["float32", "float64", "both"],
-                   help="which dtypes to run (default both)")
+    p.add_argument("--dtype", default="both",
+                   choices=["float32", "float64", "both", "bf16-autocast", "all"],
+                   help="which dtypes to run (default both: float32 and float64); "
+                   "bf16-autocast: the autocast case set (IF, LIF, PLIF on a bfloat16 input under "
+                   "torch.autocast, its own tolerance, docs/conformance.md); all: the three")
+    p.add_argument("--device", default="cpu",
+                   help="device of the backends' modules (cpu, cuda, cuda:1; the reference "
+                   "and the judging stay on the CPU)")
+    from step.executor import add_executor_flags
+
+    add_executor_flags(p)
     p.add_argument("--out", default="conformance-report", metavar="DIR",
                    help="folder for report.json, report.md and report.html")
     p.add_argument("--json", action="store_true", help="also print report.json to stdout")
@@ -64,18 +73,35 @@ def resolve_backends(text: str) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     return backends, info
 
 
-def run(args: argparse.Namespace) -> int:
-    from step._io import output_dir
-    from step.conformance.cases import catalogue
+def selected_cases(dtype: str, pattern: str | None) -> list[Any]:
+    """The cases of ``--dtype`` (the catalogue's dtypes, and/or the autocast set)."""
+    from step.conformance.cases import autocast_cases, catalogue
+    from step.conformance.policy import AUTOCAST, DTYPES
 
+    dtypes = {"both": list(DTYPES), "all": list(DTYPES), AUTOCAST: []}.get(dtype, [dtype])
+    cases = catalogue(dtypes, pattern) if dtypes else []
+    if dtype in (AUTOCAST, "all"):
+        cases += autocast_cases(pattern)
+    return cases
+
+
+def run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from step._io import output_dir
+    from step.device import device_flag
+    from step.executor import RayPool, check_executor
+
+    device_flag(args.device)
+    executor = check_executor(args.executor or "local", args.address, args.retries or 0)
     output_dir(args.out)
     backends, info = resolve_backends(args.backends)
-    dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
-    cases = catalogue(dtypes, args.cases)
+    cases = selected_cases(args.dtype, args.cases)
     if not cases:
         raise InputError(f"no conformance case matches {args.cases!r} (ids look like "
                          "lif-tau5/random/multi-step/T32/float32; try --cases lif-tau5)")
-    report = _run_with_progress(backends, cases, info, args.cases)
+    with RayPool(args.address, args.retries or 0) if executor == "ray" else nullcontext() as ray:
+        report = _run_with_progress(backends, cases, info, args.cases, args.device, ray)
     write_reports(report, Path(args.out))
     if args.json:
         from step.conformance.report_json import to_json
@@ -87,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_with_progress(backends: list[Any], cases: list[Any], info: dict[str, dict[str, Any]],
-                       pattern: str | None) -> Any:
+                       pattern: str | None, device: str = "cpu", ray: Any = None) -> Any:
     """Run the suite with a progress bar on stderr (stdout stays clean for --json)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -103,7 +129,7 @@ def _run_with_progress(backends: list[Any], cases: list[Any], info: dict[str, di
                                                          f"{result.case.feature}")
 
         return run_suite(backends, cases, on_result=advance, backend_info=info,
-                         pattern=pattern)
+                         pattern=pattern, device=device, ray=ray)
 
 
 def write_reports(report: Any, out: Path) -> None:

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="45nm, neuromorphic-22nm, or a profile FILE.yaml")
     p.add_argument("--batches", type=int, default=4, help="test batches to evaluate")
     p.add_argument("--batch-size", type=int, default=64, help="samples per batch")
+    p.add_argument("--device", default=None,
+                   help="torch device to run the model on (default cpu)")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.add_argument("--plot", metavar="FILE.png", help="also draw where the energy goes")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -116,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batches < 1:
         raise InputError(f"--batches must be >= 1, got {args.batches}")
+    from step.device import device_flag
+
+    device = device_flag(args.device)
     if args.plot:
         from step._io import check_figure_path
 
@@ -143,8 +148,10 @@ def run(args: argparse.Namespace) -> int:
         name, preset = args.model, args.preset
         title = f"{args.model}" + (f".{args.preset}" if args.preset else "")
     total = min(args.batches, -(-len(splits.test) // args.batch_size))
-    xs = track(data_batches(splits, args.batches, args.batch_size), "counting operations",
-               total=total, enabled=show)
+    model.to(device or "cpu")
+    xs = track((x.to(device or "cpu") for x in data_batches(splits, args.batches,
+                                                            args.batch_size)),
+               "counting operations", total=total, enabled=show)
     report = estimate(model, xs, profile, time_first=splits.time_first)
     hint = None if trained else ("untrained weights: their firing rates say little about a "
                                  "trained model; give --checkpoint FILE or a run folder "

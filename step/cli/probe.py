@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="folder of a finished step train run")
     p.add_argument("--split", default="test", choices=["val", "test"],
                    help="split to probe (default test)")
+    p.add_argument("--device", help="torch device to evaluate on (default: the run's own; "
+                   "--device cpu probes a GPU-trained run on a machine without one)")
     p.add_argument("--json", action="store_true", help="print the probe as JSON")
     p.set_defaults(run=run)
 
@@ -52,8 +54,9 @@ def read_result(run_dir: Path) -> dict[str, Any]:
     return result
 
 
-def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
-    """Rebuild the run's model and data, load best.pt, run the temporal probe on ``split``."""
+def probe_run(run_dir: Path, split: str = "test", device: str | None = None) -> dict[str, Any]:
+    """Rebuild the run's model and data, load best.pt, run the temporal probe on ``split``
+    (on ``device``; None: the run's own)."""
     from torch import nn
 
     from step.errors import InputError
@@ -65,7 +68,8 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     if not result_path.is_file() or not (run_dir / BEST).is_file():
         raise InputError(f"{run_dir} is not a finished step train run (no result.json/best.pt)")
     result = read_result(run_dir)
-    cfg = RunConfig.parse(result["config"], what=str(result_path))
+    config = {**result["config"], **({"device": device} if device else {})}
+    cfg = RunConfig.parse(config, what=str(result_path))
     data = load_data(cfg)
     model, _ = build_model(cfg, result["model"]["data_overrides"])
     epoch = load_best(run_dir, model)
@@ -79,11 +83,13 @@ def probe_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from step._io import dumps, say_written, write_json
     from step._progress import status
+    from step.device import device_flag
 
+    device_flag(args.device)
     run_dir = Path(args.run_dir)
     with status(f"probing {run_dir} on the {args.split} split (original, reversed, shuffled)",
                 not args.json):
-        probe = probe_run(run_dir, args.split)
+        probe = probe_run(run_dir, args.split, args.device)
     write_json(run_dir / "probe.json", probe)
     if args.json:
         print(dumps(probe))

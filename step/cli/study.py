@@ -21,7 +21,7 @@ from step.cli.exit_codes import ExitCode
 
 STUDY_FLAGS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "data_root",
                "img_size", "train_subset", "eval_subset", "device", "backends", "seeds", "seed",
-               "out", "jobs", "margin", "as_shipped")
+               "out", "jobs", "margin", "as_shipped", "executor", "address", "retries")
 
 
 STUDY_DEFAULTS_HELP = {
@@ -36,6 +36,7 @@ STUDY_DEFAULTS_HELP = {
 
 def register(sub: argparse._SubParsersAction) -> None:
     from step.cli.train import add_run_flags
+    from step.executor import add_executor_flags
 
     p = sub.add_parser(
         "study", help="compare backends: same model, weights and data order on each",
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model's neurons left in (NAME+QUIRK, docs/quirks.md) and add a quirk "
                    "attribution table: which quirk moves accuracy and firing rate, and whether "
                    "beyond seed noise")
+    add_executor_flags(p)
     p.add_argument("--overwrite", action="store_true",
                    help="discard a study with other settings in OUT (by default a rerun "
                    "resumes the same settings and refuses others)")

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE.yaml", help="sweep file: base, grid, out")
     p.add_argument("--out", help="output folder (overrides the file's out)")
+    from step.executor import add_executor_flags
+
+    add_executor_flags(p)
     p.add_argument("--quiet", action="store_true", help="no per-run lines on stderr")
     p.add_argument("--json", action="store_true",
                    help="print the entries (one per grid point) as JSON on stdout")
@@ -38,12 +41,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from step._io import output_dir, say_written
+    from step.executor import check_executor
     from step.specs import load_mapping
     from step.study.sweep import LOG, SweepConfig, run_sweep
 
+    if args.executor or args.address or args.retries:  # before reading the file: one line
+        check_executor(args.executor or "local", args.address, args.retries or 0)
     data = load_mapping(args.file, "base, grid and out")
     if args.out:
         data["out"] = args.out
+    data.update({k: getattr(args, k) for k in ("executor", "address", "retries")
+                 if getattr(args, k) is not None})
     sweep = SweepConfig.parse(data, what=f"sweep file {args.file}")
     output_dir(sweep.out)
     entries = run_sweep(sweep, progress=not (args.quiet or args.json),

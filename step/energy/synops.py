@@ -82,7 +82,8 @@ def conv_ops(x: Tensor, layer: nn.Conv1d | nn.Conv2d) -> tuple[Tensor, int]:
     T = x.shape[0]
     flat = x.reshape(-1, *x.shape[2:]).abs().to(torch.float64)
     g = layer.groups
-    ones = torch.ones(g, layer.in_channels // g, *layer.kernel_size, dtype=torch.float64)
+    ones = torch.ones(g, layer.in_channels // g, *layer.kernel_size, dtype=torch.float64,
+                      device=x.device)
     conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
     reach = conv(flat, ones, None, layer.stride, layer.padding, layer.dilation, g)
     acs = per_step(reach.reshape(T, -1)) * (layer.out_channels // g)
@@ -112,5 +113,5 @@ def matmul_ops(a: Tensor, b: Tensor, a_spikes: bool, b_spikes: bool) -> tuple[Te
     elif b_spikes:
         acs = per_step(bb.abs().expand(*batch, k, m)) * n
     else:
-        acs = torch.zeros(batch[0], dtype=torch.float64)
+        acs = torch.zeros(batch[0], dtype=torch.float64, device=a.device)
     return acs, macs

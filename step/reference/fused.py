@@ -31,7 +31,7 @@ from step.specs import NeuronSpec
 def _reset_from_h(spec: NeuronSpec, h: Tensor, fired: Tensor, thr: float | Tensor) -> Tensor:
     """The membrane after reset, recomputed from h and the spikes (whole sequences at once)."""
     if spec.reset == "hard":
-        return torch.where(fired, torch.as_tensor(spec.v_reset, dtype=h.dtype), h)
+        return torch.where(fired, torch.as_tensor(spec.v_reset, dtype=h.dtype, device=h.device), h)
     if spec.reset == "soft":
         return h - fired.to(h.dtype) * thr
     return h

@@ -86,7 +86,7 @@ def glif_step(spec: NeuronSpec, x: Tensor, state: State, p: Params) -> tuple[Ten
 register_dynamics("glif", Dynamics(
     glif_parameters,
     lambda spec, like, p: {"v": torch.zeros_like(like), "s": torch.zeros_like(like),
-                           "t": torch.zeros((), dtype=torch.long)},
+                           "t": torch.zeros((), dtype=torch.long, device=like.device)},
     glif_step))
 
 

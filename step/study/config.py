@@ -18,8 +18,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
+from step.device import check_device
+from step.executor import check_executor
 from step.specs import Spec
-from step.train.config import RunConfig, check_device
+from step.train.config import RunConfig
 
 #: The model overrides a study of (model, preset) uses when it names none (see the docstring).
 DEFAULT_MODEL_OVERRIDES: dict[tuple[str, str | None], dict[str, Any]] = {
@@ -65,12 +67,18 @@ class StudyConfig(Spec):
     as_shipped: bool = Field(False, description="also run each backend with each library quirk "
                              "that changes the model's neurons left in (NAME+QUIRK, and "
                              "NAME+as-shipped when several do), and attribute the differences")
+    executor: str = Field("local", description="local: every run a process of this machine; "
+                          "ray: every run a Ray task (step.executor)")
+    address: str | None = Field(None, description="Ray cluster to run on (executor ray); None: "
+                                "RAY_ADDRESS, else a new local Ray instance")
+    retries: int = Field(0, ge=0, description="Ray retries of a run that raised or whose "
+                         "worker died (executor ray)")
 
     #: Fields that choose which runs exist or how the report reads, not what a run computes:
     #: they may change when a study is resumed (runs are matched by their own config).
     REPORT_ONLY: ClassVar[frozenset[str]] = frozenset(
         {"backends", "seeds", "seed", "jobs", "isolate", "conformance", "margin", "out",
-         "as_shipped"})
+         "as_shipped", "executor", "address", "retries"})
 
     def run_settings(self) -> dict[str, Any]:
         """The settings every run shares (JSON-ready): a resumed study must keep them."""
@@ -87,6 +95,11 @@ class StudyConfig(Spec):
     @classmethod
     def _device(cls, v: str) -> str:
         return check_device(v)  # before any run starts, not in each of them
+
+    @model_validator(mode="after")
+    def _executor(self) -> StudyConfig:
+        check_executor(self.executor, self.address, self.retries)
+        return self
 
     def seed_list(self) -> list[int]:
         return [self.seed + i for i in range(self.seeds)]

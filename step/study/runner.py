@@ -205,40 +205,93 @@ def run_study(cfg: StudyConfig, progress: bool = False,
     log = Path(cfg.out) / LOG
     done, log_lock, workers = read_log(log), threading.Lock(), Workers()
 
-    def one(job: tuple[str, int]) -> dict[str, Any]:
+    def job_run(job: tuple[str, int]) -> RunConfig:
         b, seed = job
-        run = cfg.run_config(b, seed, str(Path(cfg.out) / "runs" / b / f"seed{seed}"))
-        key = run_key(run.identity())
-        old = done.get(key)
+        return cfg.run_config(b, seed, str(Path(cfg.out) / "runs" / b / f"seed{seed}"))
+
+    def reused(job: tuple[str, int]) -> dict[str, Any] | None:
+        """The result of a run finished before (resumption), or None."""
+        run = job_run(job)
+        old = done.get(run_key(run.identity()))
         result_path = Path(run.out) / "result.json"
-        if old is not None and old["status"] == "trained" and result_path.is_file():
-            result = json.loads(result_path.read_text())
-            result.update(wall_s=old["wall_s"], seed=seed, reused=True)
-        else:
-            t0 = time.perf_counter()
-            result = run_one(run, cfg.isolate, threads, workers)
-            result.update(wall_s=time.perf_counter() - t0, seed=seed)
-            if workers.closing:  # a run cut short by a stop is not a finding
-                return result
-            with log_lock:
-                append_log(log, {"key": key, "point": {"backend": b, "seed": seed},
-                                 "status": "failed" if "error" in result else "trained",
-                                 "error": result.get("error"), "out": run.out,
-                                 "wall_s": result["wall_s"]})
-        bar.done(b, seed, result)
+        if old is None or old["status"] != "trained" or not result_path.is_file():
+            return None
+        result = json.loads(result_path.read_text())
+        result.update(wall_s=old["wall_s"], seed=job[1], reused=True)
         return result
 
-    with _JobBar(progress, len(jobs)) as bar, ThreadPoolExecutor(jobs_at_once) as pool:
-        try:
-            results = list(pool.map(one, jobs))
-        except BaseException:  # Ctrl-C, SIGTERM (see workers.sigterm_as_interrupt), a bug
-            pool.shutdown(wait=False, cancel_futures=True)
-            workers.terminate_all()
-            raise
+    def finished(job: tuple[str, int], result: dict[str, Any], wall_s: float) -> None:
+        """Record a run that just ended: its line in runs.jsonl, its line on the bar."""
+        b, seed = job
+        run = job_run(job)
+        result.update(wall_s=wall_s, seed=seed)
+        with log_lock:
+            append_log(log, {"key": run_key(run.identity()), "point": {"backend": b,
+                             "seed": seed}, "status": "failed" if "error" in result
+                             else "trained", "error": result.get("error"), "out": run.out,
+                             "wall_s": wall_s})
+        bar.done(b, seed, result)
+
+    def one(job: tuple[str, int]) -> dict[str, Any]:
+        result = reused(job)
+        if result is None:
+            t0 = time.perf_counter()
+            result = run_one(job_run(job), cfg.isolate, threads, workers)
+            if workers.closing:  # a run cut short by a stop is not a finding
+                result.update(wall_s=time.perf_counter() - t0, seed=job[1])
+                return result
+            finished(job, result, time.perf_counter() - t0)
+        else:
+            bar.done(job[0], job[1], result)
+        return result
+
+    with _JobBar(progress, len(jobs)) as bar:
+        if cfg.executor == "ray":
+            results = _run_on_ray(cfg, jobs, job_run, reused, finished, bar)
+        else:
+            with ThreadPoolExecutor(jobs_at_once) as pool:
+                try:
+                    results = list(pool.map(one, jobs))
+                except BaseException:  # Ctrl-C, SIGTERM (workers.sigterm_as_interrupt), a bug
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    workers.terminate_all()
+                    raise
         for (b, _), result in zip(jobs, results, strict=True):
             runs[b].append(result)
     return summarise(cfg, backends, specs, support, skipped, runs,
                      time.perf_counter() - started)
+
+
+def _run_on_ray(cfg: StudyConfig, jobs: list[tuple[str, int]], job_run: Any, reused: Any,
+                finished: Any, bar: _JobBar) -> list[dict[str, Any]]:
+    """Every run not done before as one Ray task (one CPU, one GPU on cuda); each result is
+    recorded as its task ends. A task fresh from its own worker process (``max_calls=1``)
+    keeps the peak-memory column a measure of that run alone, as a forked local run's is."""
+    from step._io import write_json
+    from step.executor import RayPool, error_line, resources
+    from step.study._ray_tasks import train_run
+
+    results: list[dict[str, Any] | None] = [reused(job) for job in jobs]
+    for job, result in zip(jobs, results, strict=True):
+        if result is not None:
+            bar.done(job[0], job[1], result)
+    todo = [i for i, r in enumerate(results) if r is None]
+    started = time.perf_counter()
+    with RayPool(cfg.address, cfg.retries) as pool:
+        calls = [(job_run(jobs[i]).model_dump_json(), 1) for i in todo]
+        for k, result in pool.run(train_run, calls, [resources(cfg.device)] * len(todo),
+                                  {"max_calls": 1}):
+            i = todo[k]
+            if isinstance(result, BaseException):  # failed after its retries
+                result, wall_s = {"error": error_line(result)}, time.perf_counter() - started
+            else:
+                result, wall_s = result
+            run = job_run(jobs[i])
+            if "error" not in result and not (Path(run.out) / "result.json").is_file():
+                write_json(Path(run.out) / "result.json", result)  # trained on another node
+            finished(jobs[i], result, wall_s)
+            results[i] = result
+    return [r for r in results if r is not None]
 
 
 class _JobBar:

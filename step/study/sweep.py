@@ -34,7 +34,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from step.errors import StepError
 from step.specs import Spec
@@ -56,6 +56,18 @@ class SweepConfig(Spec):
     out: str = Field("runs/sweep", description="output folder: runs.jsonl, sweep.md, "
                      "sweep.png, runs/KEY/")
     isolate: bool = Field(False, description="each run in its own process")
+    executor: str = Field("local", description="local: the points one after another here; "
+                          "ray: every point a Ray task (step.executor)")
+    address: str | None = Field(None, description="Ray cluster to run on (executor ray)")
+    retries: int = Field(0, ge=0, description="Ray retries of a point that raised or whose "
+                         "worker died (executor ray)")
+
+    @model_validator(mode="after")
+    def _executor(self) -> SweepConfig:
+        from step.executor import check_executor
+
+        check_executor(self.executor, self.address, self.retries)
+        return self
 
     def points(self) -> list[dict[str, Any]]:
         axes = list(self.grid)
@@ -238,17 +250,45 @@ def run_sweep(sweep: SweepConfig, progress: bool = False, what: str = "sweep") -
         sys.stderr.write(f"{log}: dropped a torn last line (a run interrupted while writing "
                          "it); that point runs again\n")
     done = read_log(log)
-    entries = []
-    for point, run in track(points, "sweep runs", total=len(points), enabled=progress):
+    entries: list[dict | None] = []
+    for _, run in points:
         old = done.get(Path(run.out).name)
-        if old is not None and old["status"] in ("trained", "skipped"):
-            entries.append({**old, "reused": True})
-            continue
-        entry = run_point(sweep, point, run)
+        reuse = old is not None and old["status"] in ("trained", "skipped")
+        entries.append({**old, "reused": True} if reuse else None)
+
+    def finished(i: int, entry: dict) -> None:
         append_log(log, entry)
-        entries.append(entry)
+        entries[i] = entry
         if progress:
             acc = entry.get("test_acc")
-            sys.stderr.write(f"{point}: {entry['status']}"
+            sys.stderr.write(f"{entry['point']}: {entry['status']}"
                              f"{f' test acc {acc:.4f}' if acc is not None else ''}\n")
-    return entries
+
+    todo = [i for i, e in enumerate(entries) if e is None]
+    if sweep.executor == "ray":
+        _run_on_ray(sweep, [points[i] for i in todo],
+                    lambda k, entry: finished(todo[k], entry))
+    else:
+        for i in track(todo, "sweep runs", total=len(todo), enabled=progress):
+            point, run = points[i]
+            finished(i, run_point(sweep, point, run))
+    return [e for e in entries if e is not None]
+
+
+def _run_on_ray(sweep: SweepConfig, points: list[tuple[dict[str, Any], RunConfig]],
+                finished: Any) -> None:
+    """Every point as one Ray task (one CPU, one GPU on cuda); ``finished(k, entry)`` records
+    each as it ends. A task that failed after its retries is its point's failed entry."""
+    from step.executor import RayPool, error_line, resources
+    from step.study._ray_tasks import sweep_point
+
+    body = sweep.model_dump_json(include={"base", "grid", "out"})
+    calls = [(body, point, run.model_dump_json(), 1) for point, run in points]
+    with RayPool(sweep.address, sweep.retries) as pool:
+        for k, entry in pool.run(sweep_point, calls,
+                                 [resources(run.device) for _, run in points]):
+            if isinstance(entry, BaseException):
+                point, run = points[k]
+                entry = {"point": point, "key": Path(run.out).name, "status": "failed",
+                         "error": error_line(entry)}
+            finished(k, entry)

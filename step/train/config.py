@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from step.device import check_device
 from step.specs import Spec, apply_assignments, load_mapping
 from step.train.recipe import AugmentSpec, apply_recipe
 
@@ -97,33 +98,6 @@ class RunConfig(Spec):
 
 _LATER_FIELDS = ("recipe", "lr_schedule", "min_lr", "warmup_lr", "cooldown_epochs", "augment",
                  "amp", "sync_bn")
-
-
-def check_device(name: str) -> str:
-    """``name`` if torch can run on it here, else a ValueError naming the fix.
-
-    Checked when a config is parsed, so a run asking for a GPU the machine lacks stops before
-    loading data or starting any run, not at the first tensor moved.
-    """
-    import torch
-
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"not a torch device: {name!r} (use cpu or cuda)") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ValueError(f"{name!r} is not available: torch sees no CUDA GPU on this "
-                             "machine (use --device cpu)")
-        if device.index is not None and device.index >= count:
-            raise ValueError(f"{name!r} is not available: torch sees {count} CUDA GPU(s), "
-                             f"cuda:0 to cuda:{count - 1}")
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"{name!r} is not available on this machine (use --device cpu)")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"{name!r}: step runs on cpu, cuda or mps")
-    return name
 
 
 def load_run_config(
