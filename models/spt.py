@@ -147,10 +147,11 @@ class QueueEncoder(nn.Module):
         B, N, C = x.shape
         S, T = self.samples, self.T
         r = (N - S) // (T - 1) if T > 1 else 0
-        rows = torch.arange(B)[:, None]
+        rows = torch.arange(B, device=x.device)[:, None]
         first = farthest_point_sample(x, S)
         steps = [index_points(x, first)]
-        remaining = self._drop(torch.arange(N).expand(B, N), first)  # original indices
+        every = torch.arange(N, device=x.device).expand(B, N)
+        remaining = self._drop(every, first)  # original indices
         for _ in range(1, T):
             if remaining.shape[1] == 0 or r == 0:
                 steps.append(steps[-1])
@@ -165,7 +166,7 @@ class QueueEncoder(nn.Module):
     @staticmethod
     def _drop(remaining: Tensor, positions: Tensor) -> Tensor:
         keep = torch.ones_like(remaining, dtype=torch.bool)
-        keep[torch.arange(len(remaining))[:, None], positions] = False
+        keep[torch.arange(len(remaining), device=keep.device)[:, None], positions] = False
         return remaining[keep].reshape(len(remaining), -1)
 
 

@@ -53,9 +53,9 @@ def farthest_point_sample(points: Tensor, n: int, start: int = 0) -> Tensor:
         raise InputError(f"cannot choose {n} of {N} points")
     xyz = points[..., :3]
     batch = xyz.shape[:-2]
-    chosen = torch.empty(*batch, n, dtype=torch.long)
-    nearest = torch.full((*batch, N), torch.inf, dtype=xyz.dtype)
-    current = torch.full((*batch, 1), start, dtype=torch.long)
+    chosen = torch.empty(*batch, n, dtype=torch.long, device=xyz.device)
+    nearest = torch.full((*batch, N), torch.inf, dtype=xyz.dtype, device=xyz.device)
+    current = torch.full((*batch, 1), start, dtype=torch.long, device=xyz.device)
     for i in range(n):
         chosen[..., i] = current[..., 0]
         centre = torch.gather(xyz, -2, current[..., None].expand(*batch, 1, 3))
