@@ -11,8 +11,8 @@ Models import only torch and step (never a backend library); their neurons are b
 backend named at creation. Families: :mod:`.baselines` (spiking MLP and CNN), :mod:`.spikformer`,
 :mod:`.spikformer_semm`, :mod:`.sdt`, :mod:`.qkformer`, :mod:`.spikingformer`,
 :mod:`.spikingresformer`, :mod:`.sglformer`, :mod:`.swformer` (its Haar transform in
-:mod:`.wavelet`); the shared blocks are in :mod:`.blocks`, the configs in :mod:`.config`, the
-registry in :mod:`._registry`.
+:mod:`.wavelet`), :mod:`.tim`, :mod:`.spt` (point clouds); the shared blocks are in
+:mod:`.blocks`, the configs in :mod:`.config`, the registry in :mod:`._registry`.
 """
 
 from step.models import (  # noqa: F401  (importing a family registers its models)
@@ -24,7 +24,9 @@ from step.models import (  # noqa: F401  (importing a family registers its model
     spikformer_semm,
     spikingformer,
     spikingresformer,
+    spt,
     swformer,
+    tim,
 )
 from step.models._registry import (
     ModelEntry,

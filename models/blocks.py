@@ -204,7 +204,11 @@ class SpikingAttention(nn.Module):
     ``pre=True`` (SDT, Spikingformer) fires the membrane input first (``in_lif``) and leaves the
     projection without a neuron, so the residual adds membrane potentials; ``pre=False``
     (Spikformer, QKFormer) takes spikes and ends with ``proj_lif``. ``proj_bias=False``: the
-    projection without bias (SGLFormer's, whose every 1x1 convolution is bias-free).
+    projection without bias (SGLFormer's, whose every 1x1 convolution is bias-free, and TIM's).
+
+    ``q_temporal`` (None by default) is a module applied to the query spikes ``[T, B, heads,
+    N, d]`` before the scores: the place where TIM (:mod:`step.models.tim`) mixes each step's
+    query with the previous steps'.
     """
 
     def __init__(self, dim: int, heads: int, kind: str, make: Neurons, *, pre: bool,
@@ -226,12 +230,15 @@ class SpikingAttention(nn.Module):
         self.attn_lif = make("attn_neuron")
         self.proj = Pointwise(dim, dim, proj_bias)
         self.proj_lif = None if pre else make()
+        self.q_temporal: nn.Module | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         if self.in_lif is not None:
             x = self.in_lif(x)
         q = heads_split(self.q_lif(self.q(x)), self.heads)  # [T, B, h, N, d]
         k = heads_split(self.k_lif(self.k(x)), self.heads)
+        if self.q_temporal is not None:
+            q = self.q_temporal(q)
         if self.kind == "ssa":
             v = heads_split(self.v_lif(self.v(x)), self.heads)
             N, d = q.shape[-2:]
@@ -277,10 +284,11 @@ class TransformerBlock(nn.Module):
     originals build ``norm1``/``norm2`` but never call them; they are not reproduced)."""
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float, attention: str, make: Neurons,
-                 *, pre: bool, qkv_bias: bool, scale: float = 0.125) -> None:
+                 *, pre: bool, qkv_bias: bool, scale: float = 0.125,
+                 proj_bias: bool = True) -> None:
         super().__init__()
         self.attn = SpikingAttention(dim, heads, attention, make, pre=pre, qkv_bias=qkv_bias,
-                                     scale=scale)
+                                     scale=scale, proj_bias=proj_bias)
         self.mlp = TokenMLP(dim, int(dim * mlp_ratio), make, pre=pre)
 
     def forward(self, x: Tensor) -> Tensor:

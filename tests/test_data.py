@@ -18,7 +18,7 @@ def test_registry_names_every_family():
     assert list_datasets() == sorted([
         "digits", "digits_events", "digits_seq", "digits_pseq", "cifar10", "cifar10_seq",
         "cifar100", "mnist_seq", "mnist_pseq", "nmnist", "cifar10dvs", "dvsgesture",
-        "digits_seg", "digits_det", "ade20k", "voc_seg", "coco"])
+        "digits_seg", "digits_det", "ade20k", "voc_seg", "coco", "shapes", "modelnet40"])
 
 
 def test_unknown_dataset_suggests_the_close_name():

@@ -31,8 +31,10 @@ EXPECTED = {
     "qkformer": [(8, 1), (16, 2), (32, 4)],
     "spikingresformer": [(16, 1), (32, 2), (64, 4)],
     "spiking_cnn": [(8, 2), (16, 4)],
+    "tim": [(32, 2)],
     "spiking_mlp": [],
     "spiking_rnn": [],
+    "spt": [],  # point clouds: no image grid
 }
 
 
@@ -48,13 +50,13 @@ def test_every_registered_model_is_listed_here() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_feature_maps_have_the_stated_channels_and_strides(name: str) -> None:
     model = _tiny(name).eval()
-    info = [(i.channels, i.reduction) for i in model.feature_info]
+    info = [(i.channels, i.reduction) for i in getattr(model, "feature_info", [])]
     assert info == EXPECTED[name]
-    x = torch.rand(2, 1, 8, 8)
     if not info:
         with pytest.raises(InputError, match="no spatial feature maps"):
-            model.feature_maps(x)
+            segmentation_net(model, "fcn", channels=4, num_classes=3)
         return
+    x = torch.rand(2, model.config.in_channels, 8, 8)
     maps = model.feature_maps(x)
     T = model.config.T
     assert [tuple(m.shape) for m in maps] == [(T, 2, c, 8 // r, 8 // r) for c, r in info]

@@ -14,8 +14,18 @@ MODELS = models.list_models()
 B = 2
 
 
+def _is_points(name: str) -> bool:
+    """A point-cloud model (SPT) takes clouds ``[B, N, C]``, not images."""
+    return hasattr(models.get_config(name, "tiny"), "num_points")
+
+
+IMAGE_MODELS = [n for n in MODELS if not _is_points(n)]
+
+
 def _tiny_input(config: ModelConfig, batch: int = B) -> torch.Tensor:
     torch.manual_seed(1)
+    if hasattr(config, "num_points"):
+        return torch.rand(batch, config.num_points, config.in_channels)
     return torch.rand(batch, config.in_channels, config.img_size, config.img_size)
 
 
@@ -186,12 +196,16 @@ def test_time_first_frames_of_any_length(name: str) -> None:
         with pytest.raises(InputError, match=f"T={c.T} time steps, got 3"):
             model(torch.rand(3, B, c.in_channels, c.img_size, c.img_size))
         return
+    if _is_points(name):  # encoded steps [T, B, points, channels]
+        frames = torch.rand(3, B, c.points_per_step, c.in_channels)
+    else:
+        frames = torch.rand(3, B, c.in_channels, c.img_size, c.img_size)
     with torch.no_grad():
-        out = model(torch.rand(3, B, c.in_channels, c.img_size, c.img_size))
+        out = model(frames)
     assert out.shape == (B, c.num_classes)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_tiny_preset_runs_on_cifar_sized_input(name: str) -> None:
     """A batch of two: in training mode SGLFormer's head BatchNorm sees one value per channel
     and sample (as the original's), which a batch of one cannot normalise."""

@@ -7,6 +7,8 @@ exactly those unused modules (so both numbers are pinned):
 - Spikformer-4-384 and Spikingformer-4-384: two LayerNorm(384) per block (4 * 2 * 768 = 6,144).
 - Spike-driven Transformer 2-512: one ``talking_heads`` Conv1d(8, 8, 1, bias=False) per block
   (2 * 64 = 128).
+- TIM (STEP's code, CIFAR10-DVS): two LayerNorm(256) per block (2 * 2 * 512 = 2,048); the
+  TIM paper's own count was not found, so only the code's is pinned.
 - QKFormer, SpikingResformer, Spikformer+SEMM, SGLFormer and SWformer: none. (STEP's BrainCog
   neurons keep their threshold and surrogate alpha as non-trainable parameters, 130 in
   Spikformer+SEMM-4-384, 64 in SWformer-4-384; they are neuron constants, not weights, and are
@@ -41,6 +43,10 @@ COUNTS = [
     ("spikformer_semm", "smnist", 6_467_482, 6_467_482, 0),  # STEP's sequential_embed
     ("spikformer_semm", "psmnist", 6_467_482, 6_467_482, 0),
     ("spikformer_semm", "scifar10", 6_467_962, 6_467_962, 0),
+    ("tim", "cifar10dvs", 2_568_746, 2_570_794, 2 * 2 * 2 * 256),  # STEP's cls/models/dvs/tim.py
+    # STEP's cls/models/pc/spt.py with its modelnet40.yml (input_dim 6); the SPT paper's count
+    # was not found, so only the code's is pinned
+    ("spt", "modelnet40", 9_635_528, 9_635_528, 0),
 ]
 _NAMES = {"spike_driven": "sdt"}
 
@@ -102,6 +108,31 @@ def test_semm_sequential_front_end_count_by_hand() -> None:
     # sCIFAR10's three colours: 2 more input channels of the first conv (48 * 5 each)
     assert (models.count_parameters("spikformer_semm", "scifar10")
             - models.count_parameters("spikformer_semm", "smnist")) == 2 * 48 * 5
+
+
+def test_tim_count_by_hand() -> None:
+    """TIM against Spikformer built to the same size (64 x 64 event frames, 2 channels, patch
+    16, 2 blocks of 256 with 16 heads, bias-free Q, K, V): per block TIM adds its Conv1d over
+    the 16 tokens (16 x 16 x 5 weights and 16 biases) and drops the projection's bias (256)."""
+    same = dict(img_size=64, in_channels=2, patch_size=16, embed_dim=256, depth=2,
+                num_heads=16, qkv_bias=False)
+    delta = 2 * (16 * 16 * 5 + 16 - 256)
+    assert (models.count_parameters("tim", "cifar10dvs")
+            - models.count_parameters("spikformer", "cifar10", **same)) == delta
+
+
+def test_spt_block_count_by_hand() -> None:
+    """One point-transformer block of width d = 32 around D = 512 (the modelnet40 preset's
+    first): fc1 d->D and fc2 D->d, q, k, v D->D, delta 3->D->D and gamma D->D->D, every layer
+    a convolution with bias followed by BatchNorm (2 per channel)."""
+    def conv_bn(i: int, o: int) -> int:
+        return i * o + o + 2 * o
+
+    d, D = 32, 512
+    by_hand = (conv_bn(d, D) + conv_bn(D, d) + 3 * conv_bn(D, D) + conv_bn(3, D)
+               + 3 * conv_bn(D, D))
+    model = models.create("spt", "modelnet40", nblocks=0, num_points=64, num_samples=32)
+    assert sum(p.numel() for p in model.block0.parameters()) == by_hand
 
 
 @pytest.mark.parametrize(("preset", "published"), [("cifar10", 885), ("cifar100", 888)])

@@ -61,11 +61,19 @@ SMALL: dict[str, dict[str, Any]] = {
                             T=4),
     # its smnist preset: a [1, 784] sequence through STEP's Conv1d front end
     "spikformer_semm_seq": dict(embed_dim=32, depth=1, num_experts=2, expert_dim=8, T=4),
+    # its cifar10dvs preset; the code sizes TIM's Conv1d for 64 x 64 frames (16 tokens)
+    "tim": dict(embed_dim=32, num_heads=2, depth=1, T=4),
+    # its modelnet40 preset on 64-point clouds: Q-SDE to 32 points per step, two stages
+    "spt": dict(num_points=64, num_samples=32, nneighbor=4, nblocks=2, transformer_dim=16,
+                in_channels=3, num_classes=10, T=4),
 }
 MODELS = sorted(SMALL)
 
 #: Golden files of another preset of a model: file name -> (model, preset).
-VARIANTS = {"spikformer_semm_seq": ("spikformer_semm", "smnist")}
+VARIANTS = {"spikformer_semm_seq": ("spikformer_semm", "smnist"),
+            "tim": ("tim", "cifar10dvs"), "spt": ("spt", "modelnet40")}
+#: Golden inputs that are sequences ``[B, C, L]`` (a point cloud ``[B, N, C]`` is not).
+SEQUENCES = {"spikformer_semm_seq"}
 
 
 def model_and_preset(name: str) -> tuple[str, str]:
@@ -75,9 +83,12 @@ def model_and_preset(name: str) -> tuple[str, str]:
 
 def official_input(name: str) -> torch.Tensor:
     """The golden input as step takes it: a sequence ``[B, C, L]`` of the official code
-    becomes ``[L, B, C]`` (time-first, as step's sequence datasets give it)."""
+    becomes ``[L, B, C]`` (time-first, as step's sequence datasets give it), event frames
+    ``[B, T, C, H, W]`` become ``[T, B, C, H, W]``."""
     x = golden(name)["input"]
-    return x.permute(2, 0, 1) if x.dim() == 3 else x
+    if x.dim() == 5:
+        return x.transpose(0, 1)
+    return x.permute(2, 0, 1) if name in SEQUENCES else x
 
 #: Official tensor names whose last part differs from step's (same tensor, another name).
 ALIASES = {"firing_rate_x": "rate_x", "firing_rate_attn": "rate_attn"}
@@ -205,18 +216,21 @@ def test_eval_logits_and_training_gradients_equal_the_official_code(
 
 @pytest.mark.parametrize("name", [n for n in MODELS if n not in (
     "spikingresformer", "spikformer_semm_seq", "swformer")])
-def test_firing_at_strict_greater_misses_the_official_logits(name: str) -> None:
-    """The golden inputs hold exact ties (attention scores on a grid of 0.125): the strict rule
-    must show. SpikingResformer's scores are scaled by measured firing rates, so they never
-    land on the threshold and its logits do not depend on the rule; neither do those of
-    Spikformer+SEMM's sequential golden file (its real-valued input reaches no tie) nor the
-    Spiking Wavelet Transformer's (no attention: its neurons see BatchNorm outputs and Haar
-    coefficients, multiples of irrational 2^(-k/2), never exactly 1).
+def test_firing_by_the_other_rule_misses_the_official_logits(name: str) -> None:
+    """The golden inputs hold exact ties (attention scores on a grid of 0.125): firing at
+    ``>`` where the official code fires at ``>=`` must show, and at ``>=`` where it fires at
+    ``>`` (TIM: BrainCog's QGateGrad; its golden logits move by 5.7e-3). SpikingResformer's
+    scores are scaled by measured firing rates, so they never land on the threshold and its
+    logits do not depend on the rule; neither do those of Spikformer+SEMM's sequential golden
+    file (its real-valued input reaches no tie) nor the Spiking Wavelet Transformer's (no
+    attention: its neurons see BatchNorm outputs and Haar coefficients, multiples of
+    irrational 2^(-k/2), never exactly 1).
     (1e-4: Spikformer+SEMM's golden logits move by 8.6e-4, about 1 % of their size; the
     others' by 1e-2 or more.)"""
     assert golden(name)["fire_rule_effect"] > 1e-4
-    strict = {"fire": "gt"}
-    model, _ = official_model(name, "reference", neuron=strict, attn_neuron=strict)
+    config = models.get_config(*model_and_preset(name), **SMALL[name])
+    other = {"fire": "gt" if config.neuron.fire == "ge" else "ge"}
+    model, _ = official_model(name, "reference", **{r: other for r in config.neuron_roles})
     model.eval()
     with torch.no_grad():
         assert _gap(model(official_input(name)), golden(name)["eval_logits"]) > 1e-4
@@ -231,6 +245,31 @@ def test_semm_routing_each_token_by_its_own_outputs_misses_the_released_code() -
         gap = _gap(model(golden("spikformer_semm")["input"]),
                    golden("spikformer_semm")["eval_logits"])
     assert gap > 1e-4
+
+
+def test_spt_q_sde_reading_the_points_fps_chose_misses_the_released_code() -> None:
+    """STEP's Q-SDE reads each step's new points from the full cloud by indices into the points
+    not used yet; reading the points FPS chose (``queue_indexing: remaining``) must not
+    match it."""
+    model, _ = official_model("spt", "reference", queue_indexing="remaining")
+    model.eval()
+    with torch.no_grad():
+        gap = _gap(model(golden("spt")["input"]), golden("spt")["eval_logits"])
+    assert gap > 1e-4
+
+
+def test_spt_logits_of_one_cloud_do_not_depend_on_the_batch() -> None:
+    """STEP's SPT fires SpikingJelly's multi-step neurons (transition downs, the first of
+    delta) on ``[T*B, ...]``, i.e. over T*B time steps; step (and the fixed golden code) fire
+    them on ``[T, B, ...]``. The released behaviour would mix the clouds of a batch."""
+    model, _ = official_model("spt", "reference")
+    x = golden("spt")["input"]
+    assert _batch_dependence(model, x) <= 1e-12
+    for block in (model.block0, *model.blocks):
+        block.delta_in_lif = _TimeFlattened(block.delta_in_lif)
+    for down in model.downs:
+        down.lifs = nn.ModuleList(_TimeFlattened(n) for n in down.lifs)
+    assert _batch_dependence(model, x) > 1e-4
 
 
 # -- QKFormer: one image's logits do not depend on the rest of the batch -----------------------

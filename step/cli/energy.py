@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model name (see step.models.list_models())")
     p.add_argument("--preset", default=None, help="model preset, e.g. tiny")
     p.add_argument("--checkpoint", metavar="FILE", help="state dict to load (trained weights)")
-    p.add_argument("--dataset", help="dataset whose test split is used (default digits, or "
-                   "the run's)")
+    p.add_argument("--dataset", help="dataset whose test split is used (default digits, shapes "
+                   "for a point-cloud model, or the run's)")
     p.add_argument("--data-root", help="folder holding a real dataset (cifar10, nmnist, ...)")
     p.add_argument("--profile", default="45nm",
                    help="45nm, neuromorphic-22nm, or a profile FILE.yaml")
@@ -68,7 +68,8 @@ def test_split(dataset: str, config: Any, root: str | None) -> Any:
 
     entry = dataset_entry(dataset)
     wanted = {"img_size": getattr(config, "img_size", None), "T": getattr(config, "T", None),
-              "channels": getattr(config, "in_channels", None)}
+              "channels": getattr(config, "in_channels", None),
+              "num_points": getattr(config, "num_points", None)}
     options = {k: v for k, v in wanted.items() if k in entry.accepts and v is not None}
     return load_dataset(dataset, root, **options)
 
@@ -147,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
             model = step.models.create(args.model, args.preset)
             if args.checkpoint:
                 load_checkpoint(model, args.checkpoint)
-            splits = test_split(args.dataset or "digits", model.config, args.data_root)
+            # the embedded default of the model's input kind: point clouds or images
+            default = "shapes" if hasattr(model.config, "num_points") else "digits"
+            splits = test_split(args.dataset or default, model.config, args.data_root)
         trained = bool(args.checkpoint)
         name, preset = args.model, args.preset
         title = f"{args.model}" + (f".{args.preset}" if args.preset else "")

@@ -2,7 +2,8 @@
 
 A dataset family returns :class:`DataSplits`: train, validation and test sets that never
 overlap, the layout of one sample (``static`` images ``[C, H, W]`` that the model encodes
-itself, ``event`` frames ``[T, 2, H, W]`` or ``sequence`` steps ``[T, F]``), and the number of
+itself, ``event`` frames ``[T, 2, H, W]``, ``sequence`` steps ``[T, F]`` or ``points``, clouds
+``[N, 3]`` that the model encodes itself), and the number of
 classes. Batches come out time-first for event and sequence data (``[T, B, ...]``, the layout
 of every STEP model) and batch-first for static images (``[B, C, H, W]``).
 
@@ -23,7 +24,7 @@ from torch import Tensor
 
 from step.errors import InputError
 
-Layout = Literal["static", "event", "sequence"]
+Layout = Literal["static", "event", "sequence", "points"]
 
 
 class ArraySet:
@@ -102,8 +103,9 @@ class DataSplits:
 
     @property
     def time_first(self) -> bool:
-        """Whether batches are ``[T, B, ...]`` (event, sequence) rather than ``[B, ...]``."""
-        return self.layout != "static"
+        """Whether batches are ``[T, B, ...]`` (event, sequence) rather than ``[B, ...]``
+        (static images, point clouds ``[B, N, 3]``)."""
+        return self.layout in ("event", "sequence")
 
     @property
     def T(self) -> int | None:  # noqa: N802  (T is the field name used everywhere in STEP)

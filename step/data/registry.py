@@ -66,6 +66,7 @@ def _ensure_loaded() -> None:
         digits_seq,
         events,
         mnist,
+        points,
     )
 
 

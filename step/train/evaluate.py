@@ -140,6 +140,16 @@ def _null() -> Iterator[None]:
     yield
 
 
+def time_encoders(model: nn.Module) -> list[nn.Module]:
+    """The modules that turn a static input into time steps: step's encoders, and a model's
+    own encoder that says so with ``encodes_time = True`` (SPT's Q-SDE, whose steps hold
+    different points of a cloud)."""
+    from step.nn import Encoder
+
+    return [m for m in model.modules()
+            if isinstance(m, Encoder) or getattr(m, "encodes_time", False)]
+
+
 def time_permutations(T: int, seed: int = 0) -> dict[str, Tensor]:
     """``reversed`` and one fixed ``shuffled`` order of T steps (never the identity if T > 2)."""
     g = torch.Generator().manual_seed(seed)
@@ -152,12 +162,12 @@ def time_permutations(T: int, seed: int = 0) -> dict[str, Tensor]:
 @contextmanager
 def permute_time(model: nn.Module, order: Tensor, point: str) -> Iterator[None]:
     """Reorder the time axis of the encoder output (``input``) or first neurons' spikes."""
-    from step.nn import Encoder, NeuronModule
+    from step.nn import NeuronModule
 
-    kind = Encoder if point == "input" else NeuronModule
-    targets = [m for m in model.modules() if isinstance(m, kind)]
-    if point != "input":
-        targets = targets[:1]
+    if point == "input":
+        targets = time_encoders(model)
+    else:
+        targets = [m for m in model.modules() if isinstance(m, NeuronModule)][:1]
 
     def hook(module: nn.Module, inputs: Any, out: Tensor) -> Tensor:
         return out[order.to(out.device)]
@@ -218,12 +228,10 @@ class _Permuted(nn.Module):
 @torch.no_grad()
 def _input_varies(model: nn.Module, data: SampleSet, time_first: bool, device: str) -> bool:
     """Whether the time-first input of the first batch differs between time steps."""
-    from step.nn import Encoder
-
     x, _ = next(batches(data, 16, time_first=time_first))
     x = x.to(device)
     if not time_first:
-        encoders = [m for m in model.modules() if isinstance(m, Encoder)]
+        encoders = time_encoders(model)
         if not encoders:
             return False
         with fresh_encoders(model):

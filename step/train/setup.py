@@ -39,6 +39,8 @@ def load_data(cfg: RunConfig) -> DataSplits:
     options: dict[str, Any] = {}
     if "img_size" in entry.accepts:
         options["img_size"] = cfg.img_size or getattr(mcfg, "img_size", None)
+    if "num_points" in entry.accepts:  # a point cloud is sampled to the model's size
+        options["num_points"] = getattr(mcfg, "num_points", None)
     if "T" in entry.accepts and (entry.layout != "sequence" or "T" in cfg.model_overrides):
         # a sequence's length is the data's own unless the run sets T explicitly (then it is
         # read in T steps); a preset's default T is no request to re-chunk it
@@ -57,6 +59,8 @@ def data_overrides(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
         want.update(in_channels=shape[0], img_size=shape[-1])
     elif data.layout == "event":
         want.update(T=shape[0], in_channels=shape[1], img_size=shape[-1])
+    elif data.layout == "points":  # [N, C] clouds; the model encodes them into its own T
+        want.update(num_points=shape[0], in_channels=shape[-1])
     elif getattr(mcfg, "sequence_length", None) is not None:
         # a model that reads the whole sequence as one input (STEP's sequential front end):
         # the sequence's length and features size the model, its T stays the model's own

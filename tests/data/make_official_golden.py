@@ -102,6 +102,19 @@ class Official:
     drop_neuron_state: bool = False
     #: one sample's shape; None: a ``3 x img_size x img_size`` image
     input_shape: tuple[int, ...] | None = None
+    #: called once before the model is built (library patches the code needs, see README)
+    setup: Callable[[], None] | None = None
+    #: the official neurons' fire rule: ``ge`` (SpikingJelly, BrainCog's SigmoidGrad) or
+    #: ``gt`` (BrainCog's QGateGrad); the fire-rule effect measures the other one
+    fire: str = "ge"
+    #: weights changed after the official init (drawn from the calibration generator), where
+    #: the init would leave a part of the model untested (see README)
+    adjust: Callable[[Any, Any], None] | None = None
+    #: extra modules written beside the copied files (name -> source), e.g. a CPU stand-in
+    #: for a CUDA extension
+    extra_files: dict[str, str] = field(default_factory=dict)
+    #: called with the imported module before the model is built (patches of its names)
+    prepare: Callable[[ModuleType], None] | None = None
 
     def sample_shape(self) -> tuple[int, ...]:
         return self.input_shape or (3, self.img_size, self.img_size)
@@ -117,6 +130,116 @@ def _braincog_neurons(model) -> list[tuple[Any, str]]:
     from braincog.base.node.node import BaseNode
 
     return [(m, "threshold") for m in model.modules() if isinstance(m, BaseNode)]
+
+
+def _braincog_for_tim() -> None:
+    """What STEP's TIM needs from BrainCog that the released braincog 0.2.7.19 lacks.
+
+    1. Token layouts: TIM's code fires ``layer_by_layer`` neurons on ``[T*B, C, N]``; the
+       released ``BaseNode.rearrange2node`` / ``rearrange2op`` take 2-D and 4-D only (3-D raises
+       ``NotImplementedError``). BrainCog's repository and STEP's own ``node.py`` add the
+       branch ``(t b) n c -> t b n c`` and back; the same branch is added here.
+    2. dtype: ``quadratic_gate`` (``QGateGrad``, the default surrogate of BrainCog's
+       ``LIFNode``, which TIM's code uses) returns ``x.gt(0).float()``, float32 whatever the
+       input; its spikes are 0/1, so returning them in the input's dtype changes no value and
+       lets the model run in float64.
+    """
+    from braincog.base.node import node
+    from braincog.base.strategy import surrogate
+    from einops import rearrange
+
+    to_node, to_op = node.BaseNode.rearrange2node, node.BaseNode.rearrange2op
+
+    def rearrange2node(self, inputs):
+        if self.groups == 1 and self.layer_by_layer and inputs.dim() == 3:
+            return rearrange(inputs, "(t b) n c -> t b n c", t=self.step)
+        return to_node(self, inputs)
+
+    def rearrange2op(self, inputs):
+        if self.groups == 1 and self.layer_by_layer and inputs.dim() == 4:
+            return rearrange(inputs, "t b n c -> (t b) n c")
+        return to_op(self, inputs)
+
+    node.BaseNode.rearrange2node, node.BaseNode.rearrange2op = rearrange2node, rearrange2op
+    gate = surrogate.quadratic_gate.forward
+
+    def forward(ctx, x, alpha):
+        return gate(ctx, x, alpha).to(x.dtype)
+
+    surrogate.quadratic_gate.forward = staticmethod(forward)
+
+
+def _tim_interactor(model, g) -> None:
+    """TIM's Conv1d at PyTorch's default init (weights within +-0.11) never brings its LIF
+    near threshold, so the golden gradient of the interactor would be 0: weights x 3 and
+    biases from U(1, 2) put the LIF's membrane across its surrogate's window."""
+    import torch
+
+    with torch.no_grad():
+        for m in model.modules():
+            if type(m).__name__ == "TIM":
+                m.interactor.weight.mul_(3.0)
+                bias = m.interactor.bias
+                bias.copy_(torch.rand(bias.shape, generator=g, dtype=bias.dtype) + 1.0)
+
+
+FPS_CPU = '''"""CPU stand-in for STEP's farthest_point_sampling_cuda (ops/fps/*.cu), same rule.
+
+The kernel keeps the nearest-centre squared distance of every point (1e10 at first, -1e10 once
+chosen) and takes the first strict maximum as the next centre. It draws the first centre with
+torch.randint; here the first centre is point 0 (step's FPS does the same).
+"""
+import torch
+
+
+def farthest_point_sample_cuda(xyz, npoint):
+    B, N, _ = xyz.shape
+    rows = torch.arange(B)
+    centroids = torch.zeros(B, npoint, dtype=torch.int64)
+    distance = torch.full((B, N), 1e10, dtype=xyz.dtype)
+    selected = torch.zeros(B, N, dtype=torch.bool)
+    farthest = torch.zeros(B, dtype=torch.int64)
+    for i in range(npoint):
+        centroids[:, i] = farthest
+        selected[rows, farthest] = True
+        dist = ((xyz - xyz[rows, farthest][:, None]) ** 2).sum(-1)
+        distance = torch.where(selected, torch.full_like(distance, -1e10),
+                               torch.minimum(distance, dist))
+        farthest = distance.argmax(-1)
+    return [centroids]
+'''
+
+#: SPT's Q-SDE builds its output as float32 zeros whatever the input's dtype
+SPT_ONION = "onion = torch.zeros(self.T, B, npoint, C).to(x.device)"
+SPT_ONION_DTYPE = "onion = torch.zeros(self.T, B, npoint, C, dtype=x.dtype).to(x.device)"
+
+
+def _spt_time_first(mod: ModuleType) -> None:
+    """STEP's SPT fires SpikingJelly's multi-step neurons (``build_spike_node``) on
+    ``[T*B, ...]``, which they read as T*B time steps (each sample starts from the membrane of
+    the previous one). As QKFormer's bug (README), fixed: every such neuron fires on
+    ``[T, B, ...]``."""
+    import torch.nn as nn
+
+    util = sys.modules[mod.__name__.rsplit(".", 1)[0] + ".utils.pointnet_util"]
+    build = util.build_spike_node
+
+    class TimeFirst(nn.Module):
+        def __init__(self, node, T):
+            super().__init__()
+            self.node, self.T = node, T
+
+        def forward(self, x):
+            return self.node(x.reshape(self.T, -1, *x.shape[1:])).reshape(x.shape)
+
+    def build_spike_node(timestep, spike_mode, *args, **kwargs):
+        return TimeFirst(build(timestep, spike_mode, *args, **kwargs), timestep)
+
+    util.build_spike_node = mod.build_spike_node = build_spike_node
+
+
+def _spt_neurons(model) -> list[tuple[Any, str]]:
+    return _spikingjelly_neurons(model) + _braincog_neurons(model)
 
 
 def _shim_edits(path: str, count: int) -> list[tuple[str, str, str, int]]:
@@ -257,6 +380,53 @@ MODELS: dict[str, Official] = {
         drop_neuron_state=True,
         input_shape=(1, 784),
     ),
+    # TIM in Spikformer on event frames: the input is [B, T, C, H, W] as the code takes it;
+    # its Block hard-codes event_size=64 for TIM's Conv1d (16 tokens at patch 16), so 64 x 64
+    "tim": Official(
+        repo="Fancyssc/STEP", folder="STEP", files=["cls/models/dvs/tim.py"],
+        builder="Spikformer",
+        kwargs=dict(step=4, event_size=64, patch_size=16, in_channels=2, num_classes=10,
+                    attn_scale=0.25, embed_dim=32, num_heads=2, mlp_ratio=4, depths=1,
+                    tim_alpha=0.5),
+        grads=["patch_embed.proj_conv.weight", "block.0.attn.q_conv.weight",
+               "block.0.attn.TIM.interactor.weight", "block.0.attn.TIM.interactor.bias",
+               "block.0.attn.k_bn.weight", "block.0.mlp.fc2_conv.weight", "head.weight"],
+        neurons=staticmethod(lambda model: _braincog_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(4, 2, 64, 64),
+        setup=_braincog_for_tim,
+        fire="gt",
+        adjust=staticmethod(_tim_interactor),
+    ),
+    # SPT on point clouds [B, N, 3]; Q-SDE, two stages, STEP's base width 32
+    "spt": Official(
+        repo="Fancyssc/STEP", folder="STEP",
+        files=["cls/models/pc/spt.py", "cls/models/pc/__init__.py",
+               "cls/models/pc/utils/__init__.py", "cls/models/pc/utils/pointnet_util.py",
+               "cls/models/pc/utils/surrogate.py", "cls/models/utils/node.py",
+               "cls/models/utils/surrogate.py"],
+        builder="spt",
+        kwargs=dict(step=4, num_point=64, num_samples=32, nneighbor=4, nblocks=2,
+                    blocks=[1, 1, 1], transformer_dim=16, input_dim=3, num_class=10,
+                    spike_mode="lif", use_encoder=True),
+        grads=["backbone.fc1.0.weight", "backbone.transformer1.0.fc_delta.1.weight",
+               "backbone.transformer1.0.fc_gamma.4.weight", "backbone.transformer1.0.w_qs.0.weight",
+               "backbone.transition_downs.1.sa.mlp_convs.0.weight",
+               "backbone.transformers.1.fc2.1.weight", "fc2.7.weight"],
+        edits=[("cls/models/utils/node.py", SJ_DEBUG_NEURON, SJ_DEBUG_NEURON_2, 1),
+               ("cls/models/utils/node.py", SJ_DEBUG_SURROGATE, SJ_DEBUG_SURROGATE_2, 1),
+               *_shim_edits("cls/models/pc/utils/pointnet_util.py", 1),
+               ("cls/models/pc/utils/pointnet_util.py", "import farthest_point_sampling_cuda",
+                "import _fps_cpu as farthest_point_sampling_cuda", 1),
+               ("cls/models/pc/spt.py", "import globals\n", "", 1),
+               ("cls/models/pc/spt.py", "globals.MID_TIME = end - st", "pass", 1),
+               ("cls/models/pc/spt.py", SPT_ONION, SPT_ONION_DTYPE, 1)],
+        neurons=staticmethod(lambda model: _spt_neurons(model)),
+        drop_neuron_state=True,
+        input_shape=(64, 3),
+        extra_files={"_fps_cpu.py": FPS_CPU},
+        prepare=staticmethod(_spt_time_first),
+    ),
 }
 
 
@@ -268,6 +438,8 @@ def load_official(name: str, src: Path, work: Path, fixed: bool = True) -> Modul
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / spec.folder / rel, root / rel)
     (root / "_clock_driven_neuron.py").write_text(SHIM)
+    for file, text in spec.extra_files.items():
+        (root / file).write_text(text)
     for rel, old, new, count in spec.edits:
         if not fixed and old == QKFORMER_BUG:
             continue
@@ -278,8 +450,8 @@ def load_official(name: str, src: Path, work: Path, fixed: bool = True) -> Modul
         (root / rel).write_text(text.replace(old, new))
     # a unique package per model: three repositories call their file model.py
     package = f"official_{name}{'' if fixed else '_unfixed'}"
-    for key in [k for k in sys.modules if k in ("module", "_clock_driven_neuron")
-                or k.startswith(("module.",))]:
+    shims = ("module", "_clock_driven_neuron", *(Path(f).stem for f in spec.extra_files))
+    for key in [k for k in sys.modules if k in shims or k.startswith(("module.",))]:
         del sys.modules[key]
     sys.path.insert(0, str(root))
     try:
@@ -323,6 +495,10 @@ def build(name: str, mod: ModuleType):
     import torch
 
     spec = MODELS[name]
+    if spec.setup is not None:
+        spec.setup()
+    if spec.prepare is not None:
+        spec.prepare(mod)
     torch.manual_seed(0)
     kwargs = dict(spec.kwargs)
     if spec.extra_kwargs is not None:
@@ -345,6 +521,8 @@ def calibrate(model, name: str) -> None:
 
     spec = MODELS[name]
     g = torch.Generator().manual_seed(1)
+    if spec.adjust is not None:
+        spec.adjust(model, g)
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for bn in bns:
@@ -382,8 +560,9 @@ def unused_modules(model, x, logits) -> list[str]:
                                     or any(True for _ in m.buffers(recurse=False)))]
 
 
-def fire_rule_effect(model, x, logits, neurons) -> float:
-    """Largest eval-logit change when every neuron fires at ``>`` (threshold one ulp up)."""
+def fire_rule_effect(model, x, logits, neurons, fire: str = "ge") -> float:
+    """Largest eval-logit change when every neuron fires by the other rule: at ``>``
+    (threshold one ulp up) for ``ge`` code, at ``>=`` (one ulp down) for ``gt`` code."""
     import torch
 
     def set_threshold(node, attr: str, value) -> None:
@@ -398,10 +577,11 @@ def fire_rule_effect(model, x, logits, neurons) -> float:
         nodes = neurons(model)
         old = [getattr(n, attr) for n, attr in nodes]
         old = [th.data.clone() if isinstance(th, torch.Tensor) else th for th in old]
+        to = math.inf if fire == "ge" else -math.inf
         for (n, attr), th in zip(nodes, old, strict=True):
-            up = (torch.nextafter(th, torch.full_like(th, math.inf))
-                  if isinstance(th, torch.Tensor) else math.nextafter(th, math.inf))
-            set_threshold(n, attr, up)
+            moved = (torch.nextafter(th, torch.full_like(th, to))
+                     if isinstance(th, torch.Tensor) else math.nextafter(th, to))
+            set_threshold(n, attr, moved)
         gt = run(model, x, logits)
         for (n, attr), th in zip(nodes, old, strict=True):
             set_threshold(n, attr, th)
@@ -435,7 +615,7 @@ def generate(name: str, src: Path, work: Path) -> dict[str, Any]:
              if not (spec.drop_neuron_state and k.startswith(neuron_names))}
     with torch.no_grad():
         eval_logits = run(model, x, spec.logits)
-    effect = fire_rule_effect(model, x, spec.logits, spec.neurons)
+    effect = fire_rule_effect(model, x, spec.logits, spec.neurons, spec.fire)
     dependence = batch_dependence(model, x, spec.logits)
 
     model.train()
