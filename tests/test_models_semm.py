@@ -7,14 +7,13 @@ parametrised over the registry or listing this model).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import loss_drop, train_briefly
 
 import step.models as models
-from step.cli import main
 from step.errors import InputError, SpecError
 
 
@@ -22,14 +21,9 @@ def test_step_train_learns_the_embedded_digits_above_chance(tmp_path: Path, caps
     """``step train`` on the embedded 8x8 digits (no download): 4 epochs of 320 images, about
     20 s on one core. Chance is 10 %; 150 test images at chance reach 20 % with probability
     below 1e-3, and the runs seen here ended at 31-41 % (seeds 0-2)."""
-    args = ["train", "--model", "spikformer_semm", "--preset", "tiny", "--dataset", "digits",
-            "--epochs", "4", "--train-subset", "320", "--eval-subset", "150",
-            "--batch-size", "32", "--lr", "0.02", "--seed", "0", "--out", str(tmp_path / "run"),
-            "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.2, losses
+    result = train_briefly(tmp_path / "run", capsys, "spikformer_semm", "tiny", "digits",
+                           epochs=4, train=320, evaluate=150, batch=32, lr=0.02)
+    assert loss_drop(result) > 0.2, result["history"]
     assert result["test"]["n"] == 150 and result["test"]["acc"] > 0.2
 
 
@@ -39,19 +33,15 @@ def test_step_train_learns_the_embedded_pixel_sequences_with_the_smnist_front_en
     embedded sMNIST-style digits (64 steps of one pixel): the data size the sequence
     (``sequence_length`` 64), the model keeps its own T = 4, and it learns above chance (runs
     seen here: 33 % after 4 epochs of 320 sequences)."""
-    args = ["train", "--model", "spikformer_semm", "--preset", "smnist", "--dataset",
-            "digits_seq", "--set", "embed_dim=32", "--set", "depth=1", "--set", "num_experts=2",
-            "--set", "expert_dim=8", "--epochs", "4", "--train-subset", "320",
-            "--eval-subset", "150", "--batch-size", "32", "--lr", "0.02", "--seed", "0",
-            "--out", str(tmp_path / "run"), "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
+    shrink = ("--set", "embed_dim=32", "--set", "depth=1", "--set", "num_experts=2",
+              "--set", "expert_dim=8")
+    result = train_briefly(tmp_path / "run", capsys, "spikformer_semm", "smnist", "digits_seq",
+                           epochs=4, train=320, evaluate=150, batch=32, lr=0.02, extra=shrink)
     assert result["model"]["data_overrides"] == {"sequence_length": 64}
     assert result["model"]["config"]["T"] == 4
     probe = result["temporal_probe"]
     assert probe["T"] == 4 and probe["input_T"] == 64  # the input's order is the sequence's
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.3, losses
+    assert loss_drop(result) > 0.3, result["history"]
     assert result["test"]["acc"] > 0.2
 
 

@@ -8,14 +8,13 @@ parametrised over the registry or listing this model).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import loss_drop, train_briefly
 
 import step.models as models
-from step.cli import main
 from step.errors import SpecError
 from step.models.sglformer import integrate, partition
 
@@ -25,14 +24,9 @@ def test_step_train_learns_the_embedded_digits_above_chance(tmp_path: Path, caps
     spans T steps, and two halve the time): 4 epochs of 160 images, about 15 s of CPU per
     epoch. Chance is 10 %; 150 test images at chance reach 25 % with probability below 1e-4;
     the run seen here ended at 51 % (84 % after 4 epochs of 320 at T = 4)."""
-    args = ["train", "--model", "sglformer", "--preset", "tiny", "--dataset", "digits",
-            "--set", "T=2", "--epochs", "4", "--train-subset", "160", "--eval-subset", "150",
-            "--batch-size", "16", "--lr", "0.02", "--seed", "0", "--out", str(tmp_path / "run"),
-            "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.5, losses
+    result = train_briefly(tmp_path / "run", capsys, "sglformer", "tiny", "digits", epochs=4,
+                           train=160, evaluate=150, batch=16, lr=0.02, extra=("--set", "T=2"))
+    assert loss_drop(result) > 0.5, result["history"]
     assert result["test"]["n"] == 150 and result["test"]["acc"] > 0.25
 
 

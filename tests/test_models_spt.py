@@ -7,14 +7,13 @@ tests/test_models_counts.py, cross-backend identity in tests/test_models_backend
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import loss_drop, train_briefly
 
 import step.models as models
-from step.cli import main
 from step.errors import InputError, SpecError
 from step.models.spt import QueueEncoder
 
@@ -48,16 +47,11 @@ def test_step_train_learns_the_embedded_primitives_above_chance(tmp_path: Path, 
     5 epochs of 250 clouds. Chance is 20 %; 90 test clouds at chance reach 35 % with
     probability about 2e-4 (the run seen here: 48 %). The temporal probe sees Q-SDE's steps
     differ (each holds other points of the cloud)."""
-    args = ["train", "--model", "spt", "--preset", "tiny", "--dataset", "shapes",
-            "--epochs", "5", "--train-subset", "250", "--eval-subset", "90",
-            "--batch-size", "25", "--lr", "0.03", "--seed", "0", "--out", str(tmp_path / "run"),
-            "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
+    result = train_briefly(tmp_path / "run", capsys, "spt", "tiny", "shapes", epochs=5,
+                           train=250, evaluate=90, batch=25, lr=0.03)
     assert result["dataset"]["layout"] == "points"
     assert result["temporal_probe"]["input_varies_in_time"] is True
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.2, losses
+    assert loss_drop(result) > 0.2, result["history"]
     assert result["test"]["n"] == 90 and result["test"]["acc"] > 0.35
 
 

@@ -8,14 +8,13 @@ cross-backend identity in tests/test_models_backends.py.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import loss_drop, train_briefly
 
 import step.models as models
-from step.cli import main
 from step.errors import InputError, SpecError
 
 
@@ -23,14 +22,9 @@ def test_step_train_learns_the_embedded_digits_above_chance(tmp_path: Path, caps
     """``step train`` on the embedded 8x8 digits (no download): 4 epochs of 320 images, about
     2 s of computing per epoch on one core. Chance is 10 %; 150 test images at chance reach
     25 % with probability below 1e-4; the run seen here ended at 49 %."""
-    args = ["train", "--model", "swformer", "--preset", "tiny", "--dataset", "digits",
-            "--epochs", "4", "--train-subset", "320", "--eval-subset", "150",
-            "--batch-size", "32", "--lr", "0.02", "--seed", "0", "--out", str(tmp_path / "run"),
-            "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.5, losses
+    result = train_briefly(tmp_path / "run", capsys, "swformer", "tiny", "digits", epochs=4,
+                           train=320, evaluate=150, batch=32, lr=0.02)
+    assert loss_drop(result) > 0.5, result["history"]
     assert result["test"]["n"] == 150 and result["test"]["acc"] > 0.25
 
 

@@ -8,15 +8,14 @@ parametrised over the registry or listing this model).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import loss_drop, train_briefly
 
 import step.models as models
 import step.nn as snn
-from step.cli import main
 from step.errors import SpecError
 from step.models.tim import TemporalInteraction
 
@@ -59,15 +58,10 @@ def test_step_train_learns_the_embedded_event_digits_above_chance(tmp_path: Path
     """``step train`` on the embedded saccade-event digits (8 x 8 ON/OFF frames, T = 4; no
     download), 5 epochs of 320 recordings. Chance is 10 %; 150 test recordings at chance
     reach 20 % with probability below 1e-3."""
-    args = ["train", "--model", "tim", "--preset", "tiny", "--dataset", "digits_events",
-            "--epochs", "5", "--train-subset", "320", "--eval-subset", "150",
-            "--batch-size", "32", "--lr", "0.03", "--seed", "0", "--out", str(tmp_path / "run"),
-            "--quiet", "--json"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out)
+    result = train_briefly(tmp_path / "run", capsys, "tim", "tiny", "digits_events", epochs=5,
+                           train=320, evaluate=150, batch=32, lr=0.03)
     assert result["dataset"]["layout"] == "event"
-    losses = [row["train_loss"] for row in result["history"]]
-    assert losses[-1] < losses[0] - 0.15, losses
+    assert loss_drop(result) > 0.15, result["history"]
     assert result["test"]["n"] == 150 and result["test"]["acc"] > 0.2
 
 
