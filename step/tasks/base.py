@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -15,7 +16,7 @@ from step.tasks.scores import score_key
 from step.train.config import TASK_HEADS, RunConfig
 
 
-class DenseTask:
+class DenseTask(ABC):
     """What differs between dense tasks; the run (:mod:`step.tasks.loop`) is shared.
 
     ``score`` names the metric that selects the checkpoint on validation (higher is better).
@@ -27,18 +28,21 @@ class DenseTask:
     def head(self, cfg: RunConfig) -> str:
         return cfg.head or TASK_HEADS[self.name][0]
 
+    @abstractmethod
     def wrap(self, backbone: nn.Module, cfg: RunConfig, data: DataSplits) -> nn.Module:
-        raise NotImplementedError
+        """The task's network: the backbone with its head."""
 
+    @abstractmethod
     def loss(self, model: nn.Module, x: Tensor, y: Any) -> Tensor:
-        raise NotImplementedError
+        """The training loss of one batch."""
 
     def targets_to(self, y: Any, device: str) -> Any:
         return y.to(device)
 
+    @abstractmethod
     def evaluate(self, model: nn.Module, data: SampleSet, cfg: RunConfig,
                  num_classes: int) -> dict[str, Any]:
-        raise NotImplementedError
+        """The task's scores (and loss, where it has one) over a whole split."""
 
 
 class Segmentation(DenseTask):
